@@ -1,0 +1,36 @@
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo test bench soak lint clean
+
+help:
+	@echo "make demo   run the continual-learning demo (30 simulated days)"
+	@echo "make test   run the test suite"
+	@echo "make bench  run the benchmarks against peers"
+	@echo "make soak   run the long reliability variants"
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/lifelong demo --workdir .lifelong-demo --json .lifelong-demo/summary.json
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+soak: $(STAMP)
+	$(BIN)/python -m pytest tests/reliability -m soak $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .lifelong .lifelong-demo .pytest_cache

@@ -22,7 +22,11 @@ class Learner(ABC):
     """
 
     kind: ClassVar[str]
-    supports_update: ClassVar[bool] = True
+
+    @property
+    def supports_update(self) -> bool:
+        """Whether :meth:`update` continues from the current state (else only ``fit`` works)."""
+        return True
 
     @abstractmethod
     def fit(self, X: FloatArray, y: NDArray[Any], *, sample_weight: FloatArray | None = None) -> Self:

@@ -75,7 +75,7 @@ class Trainer:
                 f"(model hash {parent.model_hash[:12]}), got model hash {spec.model_hash[:12]}; "
                 "train from scratch to start a new major version"
             )
-        stateful = mode is TrainingMode.STATEFUL and parent is not None
+        stateful = mode is TrainingMode.STATEFUL and parent is not None and parent.learner.supports_update
         iteration = Iteration.DATA if (parent is not None and same_shape) else Iteration.MODEL
         cpu0, wall0 = time.process_time(), time.perf_counter()
         try:

@@ -1,0 +1,380 @@
+"""The embedded event store: Parquet files in date partitions, queried with DuckDB.
+
+Examples
+--------
+>>> import tempfile
+>>> import pandas as pd
+>>> root = tempfile.mkdtemp()
+>>> store = ParquetEventStore(root)
+>>> frame = pd.DataFrame({
+...     "event_id": ["a", "b"],
+...     "event_time": pd.to_datetime(["2024-01-01 23:00", "2024-01-02 01:00"], utc=True),
+...     "x": [1.0, 2.0],
+... })
+>>> store.append("clicks", frame)
+AppendResult(written=2, duplicates=0)
+>>> store.append("clicks", frame)
+AppendResult(written=0, duplicates=2)
+>>> store.window("clicks", columns=["event_id", "x"])
+  event_id    x
+0        a  1.0
+1        b  2.0
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from lifelong.clock import Clock, SystemClock, utc
+from lifelong.errors import ValidationError
+from lifelong.events.batch import EVENT_ID, EVENT_TIME, DeadLetter
+from lifelong.events.normalize import TIME_DTYPE, check_stream_name, normalize_events, to_arrow
+from lifelong.events.partitions import (
+    READ_LOCK,
+    WRITE_LOCK,
+    file_lock,
+    finish_compaction,
+    list_files,
+    list_partitions,
+    partition_name,
+    stream_files,
+    stream_paths,
+    write_journal,
+    write_part,
+    write_temporary,
+)
+from lifelong.events.store import AppendResult, EventStore
+
+DEAD_LETTERS = "_dead_letters"
+DEAD_LETTER_COLUMNS = ("stream", "reason", "field", "event_id", "payload", "source", "received_at")
+_LETTER_ID = "letter_id"
+_RECEIVED_AT = "received_at"
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass
+class _KnownIds:
+    """Ids stored in a stream, valid for exactly the data files in ``files``."""
+
+    files: set[str] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)
+
+
+def _sql_paths(files: Sequence[Path]) -> str:
+    return "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in files) + "]"
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _to_frame(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas()
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+            frame[name] = frame[name].dt.tz_convert("UTC")
+    return frame
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    dtypes = {EVENT_ID: "str", EVENT_TIME: TIME_DTYPE, _RECEIVED_AT: TIME_DTYPE}
+    return pd.DataFrame({name: pd.Series(dtype=dtypes.get(name, object)) for name in columns})
+
+
+class ParquetEventStore(EventStore):
+    """Append-only event streams as Parquet files under ``root``, idempotent by event id.
+
+    Parameters
+    ----------
+    root
+        Folder of the store; one sub-folder per stream, in date partitions
+        ``<stream>/date=YYYY-MM-DD/part-<uuid>.parquet`` (UTC days of ``event_time``).
+    fsync
+        Flush each file to disk before it becomes visible (survives a power loss).
+    clock
+        Time source for ``received_at`` of dead letters.
+
+    Notes
+    -----
+    Appends are safe across threads and processes: a per-stream ``flock`` covers the check of
+    known ids and the write. Each process keeps the known ids of a stream in memory, tied to
+    the listing of the stream's files, so a file written by another process is read once.
+    Partitions are pruned from the listing and files are read with ``hive_partitioning``
+    off: a payload column named ``date`` (Elec2 has one) is kept as it is.
+    """
+
+    def __init__(self, root: Path | str, *, fsync: bool = True, clock: Clock | None = None) -> None:
+        self._root = Path(root)
+        self._root.mkdir(parents=True, exist_ok=True)
+        self._fsync = fsync
+        self._clock = clock if clock is not None else SystemClock()
+        self._known: dict[str, _KnownIds] = {}
+        self._guard = threading.Lock()
+        self._duck: duckdb.DuckDBPyConnection | None = duckdb.connect()
+
+    @property
+    def root(self) -> Path:
+        """Folder of the store."""
+        return self._root
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, stream: str, frame: pd.DataFrame) -> AppendResult:
+        """Store the events of ``frame`` whose ids are new; duplicates are counted, not written.
+
+        Raises
+        ------
+        ValidationError
+            When ``event_id`` is not a non-empty string or ``event_time`` not a timestamp in
+            every row, or a column cannot be stored; nothing is written then.
+        """
+        directory = self._root / check_stream_name(stream)
+        return self._append(directory, normalize_events(frame), EVENT_ID, EVENT_TIME)
+
+    def _append(
+        self, directory: Path, events: pd.DataFrame, id_column: str, time_column: str
+    ) -> AppendResult:
+        total = len(events)
+        if total == 0:
+            return AppendResult(written=0, duplicates=0)
+        first = ~events[id_column].duplicated(keep="first").to_numpy()
+        table = to_arrow(events)
+        ids = events[id_column].to_numpy()
+        days = events[time_column].dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+        directory.mkdir(parents=True, exist_ok=True)
+        with file_lock(directory / WRITE_LOCK):
+            known = self._known_ids(directory, id_column)
+            fresh = first & np.fromiter((value not in known.ids for value in ids), bool, total)
+            for day in np.unique(days[fresh]):
+                selected = fresh & (days == day)
+                partition = directory / partition_name(day.astype(object))
+                path = write_part(table.filter(pa.array(selected)), partition, fsync=self._fsync)
+                known.files.add(str(path))
+                known.ids.update(ids[selected].tolist())
+        written = int(fresh.sum())
+        return AppendResult(written=written, duplicates=total - written)
+
+    def _known_ids(self, directory: Path, id_column: str) -> _KnownIds:
+        """Ids stored under ``directory``; call while holding its write lock."""
+        files = stream_paths(directory)
+        key = str(directory)
+        with self._guard:
+            known = self._known.get(key)
+            if known is None or not known.files <= files:
+                known = self._known[key] = _KnownIds()
+        new = sorted(files - known.files)
+        if new:
+            schema = pa.schema([pa.field(id_column, pa.large_string())])
+            column = ds.dataset(new, format="parquet", schema=schema).to_table().column(0)
+            known.ids.update(column.to_pylist())
+            known.files.update(new)
+        return known
+
+    def add_dead_letters(self, letters: Sequence[DeadLetter]) -> int:
+        """Store events that failed validation; a letter already stored is not repeated."""
+        if not letters:
+            return 0
+        received = pd.Timestamp(utc(self._clock.now())).as_unit("us")
+        rows: list[dict[str, Any]] = []
+        for letter in letters:
+            row = {
+                "stream": letter.stream,
+                "reason": letter.reason,
+                "field": letter.field,
+                "event_id": letter.event_id,
+                "payload": letter.payload,
+                "source": letter.source,
+            }
+            digest = hashlib.sha256(repr(sorted(row.items())).encode("utf-8")).hexdigest()
+            rows.append({_LETTER_ID: digest[:32], **row, _RECEIVED_AT: received})
+        frame = pd.DataFrame(
+            {
+                name: pd.Series([row[name] for row in rows], dtype="str")
+                for name in (_LETTER_ID, *DEAD_LETTER_COLUMNS[:-1])
+            }
+        )
+        frame[_RECEIVED_AT] = pd.Series([received] * len(rows), dtype=TIME_DTYPE)
+        return self._append(self._root / DEAD_LETTERS, frame, _LETTER_ID, _RECEIVED_AT).written
+
+    def compact(self, stream: str) -> int:
+        """Merge the files of each partition of ``stream`` into one; return files removed.
+
+        Readers never see a row twice or miss one: the merged file replaces the small ones
+        under the stream's read lock, and a journal completes an interrupted compaction.
+        """
+        directory = self._root / check_stream_name(stream)
+        if not directory.is_dir():
+            return 0
+        removed = 0
+        with file_lock(directory / WRITE_LOCK):
+            with file_lock(directory / READ_LOCK):
+                for partition in list_partitions(directory).values():
+                    finish_compaction(partition)
+            for partition in list_partitions(directory).values():
+                files = list_files(partition)
+                if len(files) < 2:
+                    continue
+                table = self._arrow(
+                    f"SELECT * FROM read_parquet({_sql_paths(files)}, union_by_name=true, hive_partitioning=false) "
+                    "ORDER BY event_time, event_id"
+                )
+                temporary, final = write_temporary(table, partition, fsync=self._fsync)
+                write_journal(partition, final.name, [f.name for f in files], fsync=self._fsync)
+                with file_lock(directory / READ_LOCK):
+                    os.replace(temporary, final)
+                    finish_compaction(partition)
+                removed += len(files)
+            self._known.pop(str(directory), None)
+        return removed
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        with self._guard:
+            if self._duck is None:
+                raise ValidationError("store: expected an open store, got a closed one")
+            cursor = self._duck.cursor()
+        try:
+            return cursor.sql(sql, params=params).to_arrow_table()
+        finally:
+            cursor.close()
+
+    def _select(
+        self,
+        directory: Path,
+        start: datetime | None,
+        end: datetime | None,
+        select: str,
+        *,
+        time_column: str = EVENT_TIME,
+        extra_where: str = "",
+        order: str = "",
+        params: Sequence[Any] = (),
+    ) -> pa.Table | None:
+        """Run ``select`` over the files of the window, or None when the stream has no file."""
+        lower = utc(start) if start is not None else None
+        upper = utc(end) if end is not None else None
+        where = ["true"]
+        values: list[Any] = []
+        if lower is not None:
+            where.append(f"{time_column} >= ?")
+            values.append(lower)
+        if upper is not None:
+            where.append(f"{time_column} < ?")
+            values.append(upper)
+        if extra_where:
+            where.append(extra_where)
+            values.extend(params)
+        first = lower.date() if lower is not None else None
+        last = (upper - _MICROSECOND).date() if upper is not None else None
+        if not directory.is_dir():
+            return None
+        with file_lock(directory / READ_LOCK, shared=True):
+            files = stream_files(directory, first, last)
+            if not files or (lower is not None and upper is not None and upper <= lower):
+                files = stream_files(directory)
+                where = ["false"]
+            if not files:
+                return None
+            source = (
+                f"read_parquet({_sql_paths(files)}, union_by_name=true, hive_partitioning=false)"
+            )
+            sql = f"SELECT {select} FROM {source} WHERE {' AND '.join(where)} {order}"
+            try:
+                return self._arrow(sql, values if where != ["false"] else None)
+            except duckdb.BinderException as exc:
+                known = self._arrow(f"SELECT * FROM {source} LIMIT 0").column_names
+                raise ValidationError(
+                    f"columns: expected names among {known}, got {select}"
+                ) from exc
+
+    def window(
+        self,
+        stream: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Events of ``stream`` with ``start <= event_time < end``, ordered by time then id.
+
+        ``columns`` selects (and orders) the columns returned; an unknown stream or an empty
+        window gives an empty frame with the requested columns.
+        """
+        directory = self._root / check_stream_name(stream)
+        names = list(columns) if columns is not None else None
+        select = "*" if names is None else ", ".join(_sql_name(name) for name in names)
+        table = self._select(directory, start, end, select, order="ORDER BY event_time, event_id")
+        if table is None:
+            return _empty(names if names is not None else [EVENT_ID, EVENT_TIME])
+        return _to_frame(table)
+
+    def count(self, stream: str, start: datetime | None = None, end: datetime | None = None) -> int:
+        """Number of events of ``stream`` with ``start <= event_time < end``."""
+        directory = self._root / check_stream_name(stream)
+        table = self._select(directory, start, end, "count(*) AS n")
+        return 0 if table is None else int(table.column(0)[0].as_py())
+
+    def streams(self) -> list[str]:
+        """Names of the streams that hold at least one event file."""
+        names: list[str] = []
+        for entry in sorted(os.scandir(self._root), key=lambda item: item.name):
+            if entry.name.startswith(("_", ".")) or not entry.is_dir():
+                continue
+            if any(list_files(part) for part in list_partitions(Path(entry.path)).values()):
+                names.append(entry.name)
+        return names
+
+    def dead_letters(self, stream: str | None = None) -> pd.DataFrame:
+        """Stored dead letters (of ``stream`` only, when given), oldest first."""
+        table = self._select(
+            self._root / DEAD_LETTERS,
+            None,
+            None,
+            ", ".join(_sql_name(name) for name in DEAD_LETTER_COLUMNS),
+            time_column=_RECEIVED_AT,
+            extra_where="stream = ?" if stream is not None else "",
+            order=f"ORDER BY {_RECEIVED_AT}, {_LETTER_ID}",
+            params=[stream] if stream is not None else (),
+        )
+        if table is None:
+            return _empty(DEAD_LETTER_COLUMNS)
+        return _to_frame(table)
+
+    # -- lifetime --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the DuckDB connection; the files stay."""
+        with self._guard:
+            if self._duck is not None:
+                self._duck.close()
+                self._duck = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+__all__ = ["DEAD_LETTERS", "DEAD_LETTER_COLUMNS", "ParquetEventStore"]

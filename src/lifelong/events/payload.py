@@ -1,0 +1,66 @@
+"""Raw payloads of events as JSON text, for dead letters and size limits.
+
+Examples
+--------
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"x": [1.5, None], "t": pd.to_datetime(["2024-01-01", None], utc=True)})
+>>> rows_to_json(frame)
+['{"x":1.5,"t":"2024-01-01T00:00:00+00:00"}', '{"x":null,"t":null}']
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def _default(value: Any) -> Any:
+    """Turn what orjson cannot serialise into JSON values (missing values become null)."""
+    if value is pd.NaT or value is pd.NA or value is None:
+        return None
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def show(value: Any) -> str:
+    """``value`` as it appears in an error message: the repr of the plain Python value."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str) and len(value) > 80:
+        return repr(value[:77] + "...")
+    return repr(value)
+
+
+def to_json(value: Any) -> str:
+    """``value`` as compact JSON text; values JSON cannot hold are written as strings."""
+    return orjson.dumps(value, default=_default, option=_OPTIONS).decode("utf-8")
+
+
+def rows_to_json(frame: pd.DataFrame) -> list[str]:
+    """Each row of ``frame`` as a JSON object, in the frame's column order."""
+    columns = [str(column) for column in frame.columns]
+    return [
+        to_json(dict(zip(columns, row, strict=True)))
+        for row in frame.itertuples(index=False, name=None)
+    ]
+
+
+__all__ = ["rows_to_json", "show", "to_json"]

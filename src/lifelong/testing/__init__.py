@@ -1,4 +1,4 @@
-"""Public test helpers: the contract checks every plugin must pass, and shared test data."""
+"""Public test helpers: the contract checks every plugin must pass, and in-memory fakes."""
 
 from __future__ import annotations
 
@@ -9,5 +9,15 @@ from lifelong.testing.contracts import (
     drifting_binary,
     learner_checks,
 )
+from lifelong.testing.fakes import InMemoryModelLoader, ListPredictionSink, logistic_served_model
 
-__all__ = ["LearnerCheck", "LearnerFactory", "check_learner", "drifting_binary", "learner_checks"]
+__all__ = [
+    "InMemoryModelLoader",
+    "LearnerCheck",
+    "LearnerFactory",
+    "ListPredictionSink",
+    "check_learner",
+    "drifting_binary",
+    "learner_checks",
+    "logistic_served_model",
+]

@@ -1,0 +1,321 @@
+"""The ``lifelong`` command line.
+
+Exit codes: 0 success; 1 the operation failed (training, registry conflict, I/O);
+2 bad input (invalid config or arguments, unknown model or version, invalid data).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lifelong.config import PipelineConfig, load_config
+from lifelong.errors import (
+    ConfigError,
+    DataError,
+    LifelongError,
+    NotFoundError,
+    ValidationError,
+)
+from lifelong.example_config import EXAMPLE_CONFIG
+
+EXIT_CODES = """Exit codes: 0 success · 1 the operation failed · 2 bad input (config, arguments, unknown model or version, invalid data)."""
+BAD_INPUT = (ConfigError, ValidationError, NotFoundError, DataError)
+
+app = typer.Typer(
+    name="lifelong",
+    help=f"Continual learning for models in production: ingest, label, train statefully, gate, deploy.\n\n{EXIT_CODES}",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Pipeline spec.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def fail(error: LifelongError) -> NoReturn:
+    code = 2 if isinstance(error, BAD_INPUT) else 1
+    errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn lifelong errors into a one-line message and an exit code; never a traceback."""
+    try:
+        yield
+    except LifelongError as error:
+        fail(error)
+
+
+def _config(path: Path) -> PipelineConfig:
+    return load_config(path)
+
+
+def _pipeline(path: Path) -> Any:
+    from lifelong.runtime import Pipeline
+
+    return Pipeline.open(_config(path), project_dir=path.resolve().parent)
+
+
+def _emit(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=False
+    )
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the example spec.")] = Path("lifelong.yaml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example lifelong.yaml."""
+    with handled():
+        if path.exists() and not force:
+            raise ConfigError(f"{path}: expected a new file, got an existing one (use --force to overwrite)")
+        path.write_text(EXAMPLE_CONFIG)
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def check(config: ConfigOption = Path("lifelong.yaml")) -> None:
+    """Validate a pipeline spec and print it normalized."""
+    with handled():
+        spec = _config(config)
+        _emit(spec.model_dump(mode="json", by_alias=True))
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Folder for the demo's registry, events and spec.")] = Path(".lifelong-demo"),
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the summary as JSON here.")] = None,
+    days: Annotated[int, typer.Option(min=3, max=365, help="Simulated days.")] = 30,
+    impressions_per_day: Annotated[int, typer.Option(min=240, help="Impressions per simulated day.")] = 1200,
+    shift_day: Annotated[int, typer.Option(min=1, help="Day of the sudden shift (0-based).")] = 18,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+) -> None:
+    """Run the self-contained continual-learning demo (simulated click-through stream)."""
+    from lifelong.demo import run_demo
+    from lifelong.views import demo_tables
+
+    with handled():
+        if shift_day >= days:
+            raise ConfigError(f"--shift-day: expected a day before --days ({days}), got {shift_day}")
+        with _progress() as progress:
+            task = progress.add_task("replaying", total=days * 24)
+
+            def advance(done: int, total: int, label: str) -> None:
+                progress.update(task, completed=done, description=label)
+
+            summary = run_demo(workdir, days=days, impressions_per_day=impressions_per_day, shift_day=shift_day, seed=seed, progress=advance)
+        data = summary.to_dict()
+        for table in demo_tables(data):
+            console.print(table)
+        if json_path is not None:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(json.dumps(data, indent=2, default=str))
+            console.print(f"summary: {json_path}")
+        console.print(f"registry and events: {summary.home} (try: lifelong versions ctr -c {workdir / 'lifelong.yaml'})")
+
+
+def _now_of_data(pipeline: Any) -> datetime:
+    """The replay's present: just after the newest stored event, or the wall clock when empty."""
+    latest: datetime | None = None
+    for stream in pipeline.store.streams():
+        frame = pipeline.store.window(stream, columns=["event_time"])
+        if len(frame):
+            value = frame["event_time"].max().to_pydatetime()
+            latest = value if latest is None or value > latest else latest
+    return (latest + timedelta(seconds=1)) if latest is not None else datetime.now(timezone.utc)
+
+
+@app.command()
+def retrain(
+    model: Annotated[str, typer.Argument(help="Model name (must match the spec).")],
+    config: ConfigOption = Path("lifelong.yaml"),
+    from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Stateless: fit a fresh model instead of updating the champion.")] = False,
+) -> None:
+    """Train a challenger now (Stage 1), gate it, and promote it if the spec says so."""
+    from lifelong.orchestrator import Orchestrator, SkippedUpdate
+    from lifelong.registry.types import TrainingMode
+    from lifelong.triggers import Decision
+
+    with handled():
+        pipeline = _pipeline(config)
+        if model != pipeline.name:
+            raise NotFoundError(f"model: expected {pipeline.name!r} (the spec's name), got {model!r}")
+        now = _now_of_data(pipeline)
+        mode = TrainingMode.STATELESS if from_scratch else None
+        outcome = Orchestrator(pipeline).update(now, Decision(True, "manual", "requested from the command line"), mode=mode)
+        if isinstance(outcome, SkippedUpdate):
+            raise DataError(outcome.reason)
+        verdict = "promoted" if outcome.promoted else "not promoted"
+        console.print(f"{model} {outcome.version} ({outcome.mode}, parent {outcome.parent or '-'}): {verdict}: {outcome.report['reason']}")
+
+
+@app.command()
+def promote(
+    model: str,
+    version: str,
+    config: ConfigOption = Path("lifelong.yaml"),
+    reason: Annotated[str, typer.Option(help="Why; kept in the alias history.")] = "promoted from the command line",
+    force: Annotated[bool, typer.Option(help="Promote even a version the gates rejected.")] = False,
+) -> None:
+    """Make VERSION the champion of MODEL (atomic; kept in the alias history)."""
+    from lifelong.deployment import promote as do_promote
+
+    with handled():
+        pipeline = _pipeline(config)
+        change = do_promote(pipeline.registry, model, version, actor=_actor(), reason=reason, force=force)
+        console.print(f"{model}: champion {change.from_version or '-'} → {change.to_version}")
+
+
+@app.command()
+def rollback(
+    model: str,
+    config: ConfigOption = Path("lifelong.yaml"),
+    reason: Annotated[str, typer.Option(help="Why; kept in the alias history.")] = "rolled back from the command line",
+) -> None:
+    """Restore the previous champion of MODEL."""
+    from lifelong.deployment import rollback as do_rollback
+
+    with handled():
+        pipeline = _pipeline(config)
+        change = do_rollback(pipeline.registry, model, actor=_actor(), reason=reason)
+        console.print(f"{model}: champion {change.from_version or '-'} → {change.to_version}")
+
+
+def _actor() -> str:
+    return os.environ.get("LIFELONG_ACTOR") or os.environ.get("USER") or "cli"
+
+
+def _aliases(registry: Any, model: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for alias in ("champion", "challenger"):
+        version = registry.alias_version(model, alias)
+        if version is not None:
+            found.setdefault(version, []).append(alias)
+    return found
+
+
+@app.command()
+def versions(model: str, config: ConfigOption = Path("lifelong.yaml"), as_json: JsonFlag = False) -> None:
+    """List the versions of MODEL with parents, triggers and verdicts."""
+    from lifelong.views import version_record, versions_table
+
+    with handled():
+        registry = _pipeline(config).registry
+        found = registry.versions(model)
+        if not found:
+            raise NotFoundError(f"model {model!r}: no versions in the registry")
+        aliases = _aliases(registry, model)
+        if as_json:
+            _emit([version_record(v, aliases) for v in found])
+        else:
+            console.print(versions_table(model, found, aliases))
+
+
+@app.command()
+def lineage(
+    model: str,
+    version: Annotated[str | None, typer.Argument(help="Version (default: the champion).")] = None,
+    config: ConfigOption = Path("lifelong.yaml"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Show where a version came from: parents, snapshots, config, code and triggers."""
+    from lifelong.views import alias_record, lineage_table, version_record
+
+    with handled():
+        registry = _pipeline(config).registry
+        chosen = version or registry.alias_version(model, "champion")
+        if chosen is None:
+            raise NotFoundError(f"model {model!r}: no champion; name a version")
+        chain = registry.lineage(model, chosen)
+        if as_json:
+            _emit({"chain": [version_record(v) for v in chain], "aliases": [alias_record(c) for c in registry.alias_history(model)]})
+        else:
+            console.print(lineage_table(chain))
+
+
+@app.command()
+def ingest(config: ConfigOption = Path("lifelong.yaml")) -> None:
+    """Read the source once into the event store (valid rows stored, bad rows dead-lettered)."""
+    from lifelong.ingest import ingest_once
+
+    with handled():
+        pipeline = _pipeline(config)
+        report = ingest_once(pipeline)
+        _emit(report)
+
+
+@app.command()
+def run(
+    config: ConfigOption = Path("lifelong.yaml"),
+    step: Annotated[str, typer.Option(help="How often to check the triggers, in data time (e.g. 1h).")] = "1h",
+) -> None:
+    """Replay the source through the loop: ingest, trigger, train, gate, promote."""
+    from lifelong.durations import parse_duration
+    from lifelong.ingest import run_replay
+
+    with handled():
+        pipeline = _pipeline(config)
+        interval = parse_duration(step, field="--step")
+        with _progress() as progress:
+            task = progress.add_task("replaying", total=None)
+
+            def advance(rows: int, label: str) -> None:
+                progress.update(task, completed=rows, description=label)
+
+            summary = run_replay(pipeline, step=interval, progress=advance)
+        _emit(summary)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = Path("lifelong.yaml"),
+    host: Annotated[str | None, typer.Option(help="Bind address (default from the spec: 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from the spec).")] = None,
+) -> None:
+    """Serve the champion (Open Inference Protocol v2 and plain JSON); follows promotions live."""
+    from lifelong.serving import serve as run_uvicorn
+    from lifelong.serving.registry_loader import build_app
+
+    with handled():
+        pipeline = _pipeline(config)
+        bind = host or pipeline.config.serving.host
+        app = build_app(
+            pipeline.registry,
+            pipeline.store,
+            admin_token=os.environ.get("LIFELONG_ADMIN_TOKEN"),
+            api_token=os.environ.get("LIFELONG_API_TOKEN"),
+            allowed_hosts=("127.0.0.1", "localhost", bind),
+        )
+        run_uvicorn(app, host=bind, port=port or pipeline.config.serving.port)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,143 @@
+"""Wires the pieces a pipeline spec names: store, registry, labeler, features, learner, gates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lifelong.clock import Clock, SystemClock
+from lifelong.config import (
+    ColumnLabelsConfig,
+    LightGBMConfig,
+    NaturalLabelsConfig,
+    PipelineConfig,
+    SchemaConfig,
+    SklearnConfig,
+)
+from lifelong.errors import ConfigError
+from lifelong.evaluation import Evaluator
+from lifelong.events import EventSchema, FieldSpec, ParquetEventStore
+from lifelong.features import FeaturePipeline
+from lifelong.labels import ColumnLabeler, Labeler, NaturalLabelJoin
+from lifelong.learners import build_learner
+from lifelong.learners.base import Learner
+from lifelong.registry import Registry
+from lifelong.training import TrainingSpec
+from lifelong.triggers import CombinedTrigger, build_trigger
+
+
+def build_features(config: PipelineConfig) -> FeaturePipeline:
+    """The feature pipeline shared by training and serving."""
+    features = config.features
+    return FeaturePipeline(
+        numeric=tuple(features.numeric),
+        categorical={name: tuple(values) for name, values in features.categorical.items()},
+        missing=features.missing,
+        unseen=features.unseen,
+    )
+
+
+def build_labeler(config: PipelineConfig) -> Labeler:
+    labels = config.labels
+    if isinstance(labels, NaturalLabelsConfig):
+        return NaturalLabelJoin(
+            predictions=labels.predictions,
+            feedback=labels.feedback,
+            key=labels.key,
+            window=labels.window,
+            allowed_lateness=labels.allowed_lateness,
+        )
+    return ColumnLabeler(column=labels.column, stream="events")
+
+
+def learner_params(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
+    """The learner kind and its constructor arguments."""
+    model = config.model
+    if isinstance(model, LightGBMConfig):
+        return "lightgbm", model.model_dump(exclude={"kind"})
+    if isinstance(model, SklearnConfig):
+        return "sklearn", {"estimator": model.estimator, "params": dict(model.params)}
+    raise ConfigError(f"model.kind: expected one of ['lightgbm', 'sklearn'], got {model!r}")
+
+
+def build_schema(config: SchemaConfig | None, features: FeaturePipeline, extra_required: tuple[str, ...]) -> EventSchema:
+    """The ingest schema: the configured one, or one derived from the features."""
+    if config is not None and config.fields:
+        fields = {
+            name: FieldSpec(type=f.type, required=f.required, min=f.min, max=f.max, categories=f.categories)
+            for name, f in config.fields.items()
+        }
+        return EventSchema(fields, max_future=config.max_future, max_payload_bytes=config.max_payload_bytes)
+    derived: dict[str, FieldSpec] = {name: FieldSpec(type="float") for name in features.numeric}
+    for name, categories in features.categorical.items():
+        derived[name] = FieldSpec(type="str")
+    for name in extra_required:
+        derived.setdefault(name, FieldSpec(type="str"))
+    max_future = config.max_future if config is not None else None
+    return EventSchema(derived, max_future=max_future)
+
+
+@dataclass
+class Pipeline:
+    """Everything one model's loop needs, built once from its spec."""
+
+    config: PipelineConfig
+    clock: Clock
+    store: ParquetEventStore
+    registry: Registry
+    labeler: Labeler
+    features: FeaturePipeline
+    trigger: CombinedTrigger
+    evaluator: Evaluator
+    project_dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def passthrough(self) -> tuple[str, ...]:
+        labels = self.config.labels
+        return (labels.key,) if isinstance(labels, NaturalLabelsConfig) else ()
+
+    @property
+    def label_column(self) -> str:
+        return "label"
+
+    def new_learner(self) -> Learner:
+        kind, params = learner_params(self.config)
+        return build_learner(kind, params)
+
+    def training_spec(self) -> TrainingSpec:
+        return TrainingSpec(
+            learner_factory=self.new_learner,
+            features=self.features,
+            model_hash=self.config.model_hash(),
+            label=self.label_column,
+            passthrough=self.passthrough,
+            min_rows=self.config.training.min_rows,
+        )
+
+    def close(self) -> None:
+        self.registry.close()
+
+    @classmethod
+    def open(cls, config: PipelineConfig, *, clock: Clock | None = None, project_dir: Path | None = None) -> Pipeline:
+        home = config.home
+        home.mkdir(parents=True, exist_ok=True)
+        features = build_features(config)
+        return cls(
+            config=config,
+            clock=clock or SystemClock(),
+            store=ParquetEventStore(home / "events"),
+            registry=Registry.open(home, config.registry_url),
+            labeler=build_labeler(config),
+            features=features,
+            trigger=build_trigger(config.triggers),
+            evaluator=Evaluator.from_config(config.evaluation),
+            project_dir=project_dir or Path.cwd(),
+        )
+
+
+__all__ = ["Pipeline", "build_features", "build_labeler", "build_schema", "learner_params"]

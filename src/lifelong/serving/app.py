@@ -1,0 +1,301 @@
+"""The prediction server: Open Inference Protocol v2, plain JSON ``/predict``, admin API, metrics.
+
+Examples
+--------
+>>> from lifelong.serving.catalog import ModelCatalog
+>>> from lifelong.serving.service import PredictionService
+>>> from lifelong.testing.fakes import InMemoryModelLoader, logistic_served_model
+>>> loader = InMemoryModelLoader()
+>>> loader.add(logistic_served_model("churn", "1.0", features=("x1",)), champion=True)
+>>> app = create_app(PredictionService(ModelCatalog(loader), None))
+>>> sorted(route.path for route in app.routes if route.path.endswith("infer"))
+['/v2/models/{name}/infer', '/v2/models/{name}/versions/{version}/infer']
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pydantic
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lifelong import __version__
+from lifelong.errors import ConfigError, NotFoundError, ValidationError
+from lifelong.serving.admin import add_admin_routes
+from lifelong.serving.http import check_bearer, error_response, json_response, token_bytes
+from lifelong.serving.limits import RequestGuard, load_json
+from lifelong.serving.metrics import CONTENT_TYPE, ServingMetrics
+from lifelong.serving.model import AdminActions, PredictionResult
+from lifelong.serving.oip import (
+    check_compatible,
+    infer_response,
+    json_labels,
+    model_metadata,
+    parse_infer_request,
+)
+from lifelong.serving.schemas import PredictRequest, validation_message
+from lifelong.serving.service import PredictionService
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    service: PredictionService,
+    *,
+    admin: AdminActions | None = None,
+    admin_token: str | None = None,
+    api_token: str | None = None,
+    max_body_bytes: int = 1_048_576,
+    max_json_depth: int = 32,
+    allowed_hosts: Sequence[str] = ("127.0.0.1", "localhost", "testserver"),
+    manage_lifecycle: bool = True,
+) -> FastAPI:
+    """Build the prediction server around ``service``.
+
+    Parameters
+    ----------
+    service
+        Answers predictions; its catalog and logger are started and stopped with the app.
+    admin, admin_token
+        Promote/rollback actions and the bearer token they require (both or neither: admin
+        actions without a token are refused).
+    api_token
+        Optional bearer token required by the model endpoints (inference and metadata).
+    max_body_bytes
+        Largest request body, also after gzip decompression (413 beyond).
+    max_json_depth
+        Deepest JSON nesting accepted (400 beyond).
+    allowed_hosts
+        Host header allow-list (400 for others); ``*`` accepts any.
+    manage_lifecycle
+        Start the catalog's polling thread and the log's flush thread on startup, stop and
+        drain them on shutdown.
+    """
+    if admin is not None and admin_token is None:
+        raise ConfigError(
+            "admin_token: expected a token when admin actions are configured, got None"
+        )
+    if (
+        isinstance(max_json_depth, bool)
+        or not isinstance(max_json_depth, int)
+        or max_json_depth < 2
+    ):
+        raise ConfigError(f"max_json_depth: expected an integer >= 2, got {max_json_depth!r}")
+    admin_secret = token_bytes("admin_token", admin_token)
+    api_secret = token_bytes("api_token", api_token)
+    catalog = service.catalog
+    metrics = ServingMetrics(catalog=catalog, logger=service.logger)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            await run_in_threadpool(catalog.start)
+            if service.logger is not None:
+                service.logger.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                catalog.stop()
+                if service.logger is not None:
+                    try:
+                        await run_in_threadpool(service.logger.close)
+                    except Exception:
+                        log.exception(
+                            "prediction server: the prediction log could not be drained on shutdown"
+                        )
+
+    app = FastAPI(
+        title="lifelong", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan
+    )
+    app.state.metrics = metrics
+    app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts, max_body_bytes=max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
+        message, field = validation_message(exc.errors())
+        return error_response(422, message, field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return json_response(
+            {"error": str(exc.detail), "field": None}, exc.status_code, dict(exc.headers or {})
+        )
+
+    def metric_model(name: str) -> str:
+        return name if name in catalog.snapshot() else ""
+
+    def answered(result: PredictionResult, content: dict[str, Any]) -> Response:
+        return json_response(content, 200, {"X-Model-Version": result.version})
+
+    # -- Open Inference Protocol v2 ------------------------------------------------------------
+
+    @app.get("/v2/health/live")
+    async def live() -> Response:
+        return json_response({"live": True})
+
+    @app.get("/v2/health/ready")
+    async def ready() -> Response:
+        served = len(catalog.snapshot()) or len(await run_in_threadpool(catalog.models))
+        return json_response({"ready": served > 0}, 200 if served else 400)
+
+    @app.get("/v2")
+    async def server_metadata() -> Response:
+        return json_response({"name": "lifelong", "version": __version__, "extensions": []})
+
+    async def metadata(request: Request, name: str, version: str | None) -> Response:
+        if api_secret is not None and (
+            denied := check_bearer(request, api_secret, what="models", oip=True)
+        ):
+            return denied
+        try:
+            return json_response(model_metadata(service.resolve(name, version)))
+        except NotFoundError as exc:
+            return error_response(404, str(exc), oip=True)
+
+    @app.get("/v2/models/{name}")
+    async def model_meta(request: Request, name: str) -> Response:
+        return await metadata(request, name, None)
+
+    @app.get("/v2/models/{name}/versions/{version}")
+    async def model_version_meta(request: Request, name: str, version: str) -> Response:
+        return await metadata(request, name, version)
+
+    async def model_ready(name: str, version: str | None) -> Response:
+        try:
+            served = service.resolve(name, version)
+        except NotFoundError as exc:
+            return error_response(404, str(exc), oip=True)
+        return json_response({"name": name, "version": served.version, "ready": True})
+
+    @app.get("/v2/models/{name}/ready")
+    async def ready_model(name: str) -> Response:
+        return await model_ready(name, None)
+
+    @app.get("/v2/models/{name}/versions/{version}/ready")
+    async def ready_model_version(name: str, version: str) -> Response:
+        return await model_ready(name, version)
+
+    async def infer(request: Request, name: str, version: str | None) -> Response:
+        started = time.perf_counter()
+        if api_secret is not None and (
+            denied := check_bearer(request, api_secret, what="inference", oip=True)
+        ):
+            metrics.observe(
+                "infer", metric_model(name), "", denied.status_code, time.perf_counter() - started
+            )
+            return denied
+        served_version, rows = "", 0
+        try:
+            payload = load_json(await request.body(), max_depth=max_json_depth)
+            parsed = parse_infer_request(payload)
+            served = service.resolve(name, version)
+            served_version = served.version
+            check_compatible(parsed, served)
+            result = service.predict_columns(served, parsed.columns, parsed.id)
+            rows = len(result.labels)
+            response = answered(result, infer_response(result, parsed.outputs))
+        except NotFoundError as exc:
+            response = error_response(404, str(exc), oip=True)
+        except ValidationError as exc:
+            response = error_response(400, str(exc), oip=True)
+        except Exception:
+            log.exception("prediction server: inference with model %r failed", name)
+            response = error_response(
+                500, f"model {name!r}: prediction failed on the server; see its log", oip=True
+            )
+        metrics.observe(
+            "infer",
+            metric_model(name),
+            served_version,
+            response.status_code,
+            time.perf_counter() - started,
+            rows=rows,
+        )
+        return response
+
+    @app.post("/v2/models/{name}/infer")
+    async def infer_champion(request: Request, name: str) -> Response:
+        return await infer(request, name, None)
+
+    @app.post("/v2/models/{name}/versions/{version}/infer")
+    async def infer_version(request: Request, name: str, version: str) -> Response:
+        return await infer(request, name, version)
+
+    # -- plain JSON ----------------------------------------------------------------------------
+
+    @app.post("/predict")
+    async def predict(request: Request) -> Response:
+        started = time.perf_counter()
+        model, served_version, rows = "", "", 0
+        if api_secret is not None and (
+            denied := check_bearer(request, api_secret, what="predictions")
+        ):
+            metrics.observe("predict", "", "", denied.status_code, time.perf_counter() - started)
+            return denied
+        try:
+            payload = load_json(await request.body(), max_depth=max_json_depth)
+            body = PredictRequest.model_validate(payload)
+            model = body.model
+            served = service.resolve(model)
+            served_version = served.version
+            result = service.predict_rows(served, body.rows, body.request_id)
+            rows = len(result.labels)
+            response = answered(
+                result,
+                {
+                    "model": result.model,
+                    "model_version": result.version,
+                    "request_id": result.request_id,
+                    "predictions": json_labels(result.labels),
+                    "probabilities": result.probabilities,
+                    "classes": list(result.classes),
+                },
+            )
+        except pydantic.ValidationError as exc:
+            response = error_response(422, *validation_message(exc.errors()))
+        except NotFoundError as exc:
+            response = error_response(404, str(exc), "model")
+        except ValidationError as exc:
+            response = error_response(400 if exc.field is None else 422, str(exc), exc.field)
+        except Exception:
+            log.exception("prediction server: prediction with model %r failed", model)
+            response = error_response(
+                500, f"model {model!r}: prediction failed on the server; see its log"
+            )
+        metrics.observe(
+            "predict",
+            metric_model(model),
+            served_version,
+            response.status_code,
+            time.perf_counter() - started,
+            rows=rows,
+        )
+        return response
+
+    if admin is not None and admin_secret is not None:
+        add_admin_routes(
+            app, admin, token=admin_secret, catalog=catalog, max_json_depth=max_json_depth
+        )
+    else:
+
+        @app.post("/admin/models/{name}/{action}")
+        async def admin_disabled(name: str, action: str) -> Response:
+            return error_response(404, "admin actions: not configured on this server")
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    return app
+
+
+__all__ = ["create_app"]

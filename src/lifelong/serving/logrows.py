@@ -1,0 +1,130 @@
+"""Rows of the prediction log: what one request contributes, and the frame they become.
+
+A request is kept as its arrays (a :class:`LogChunk`); chunks of one model version with the
+same inputs become one DataFrame when flushed.
+
+Examples
+--------
+>>> import numpy as np
+>>> from datetime import datetime, timezone
+>>> chunk = LogChunk("m", "1.0", "r1", {"x": np.array([1.0, 2.0])}, np.array([0, 1]),
+...                  np.array([[0.9, 0.1], [0.2, 0.8]]), datetime(2024, 1, 1, tzinfo=timezone.utc), 2)
+>>> log_frame([chunk])[["event_id", "model_version", "x", "prediction", "score"]].to_dict("list")
+{'event_id': ['r1:0', 'r1:1'], 'model_version': ['1.0', '1.0'], 'x': [1.0, 2.0], 'prediction': [0, 1], 'score': [0.1, 0.8]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from lifelong.clock import utc
+from lifelong.errors import ValidationError
+from lifelong.serving.model import positive_scores
+
+RESERVED_COLUMNS = (
+    "event_id",
+    "event_time",
+    "request_id",
+    "model",
+    "model_version",
+    "prediction",
+    "score",
+)
+
+EventTimes = datetime | NDArray[np.datetime64]
+
+
+@dataclass(frozen=True, eq=False)
+class LogChunk:
+    """The rows of one request: inputs, outputs (None when no model answered) and event times."""
+
+    model: str
+    version: str | None
+    request_id: str
+    inputs: Mapping[str, NDArray[Any]]
+    labels: NDArray[Any] | None
+    probabilities: NDArray[np.float64] | None
+    event_time: EventTimes
+    rows: int
+
+    def key(self) -> tuple[str, str | None, tuple[str, ...]]:
+        return (self.model, self.version, tuple(self.inputs))
+
+    def times(self) -> NDArray[np.datetime64]:
+        if isinstance(self.event_time, datetime):
+            stamp = np.datetime64(utc(self.event_time).replace(tzinfo=None), "us")
+            return np.full(self.rows, stamp, dtype="datetime64[us]")
+        return self.event_time
+
+
+def as_event_times(
+    values: Sequence[Any] | NDArray[Any] | pd.Series, rows: int
+) -> NDArray[np.datetime64]:
+    """Per-row event times as UTC ``datetime64[us]`` (naive values are taken as UTC)."""
+    if len(values) != rows:
+        raise ValidationError(
+            f"event_times: expected {rows} values, one per row, got {len(values)}",
+            field="event_times",
+        )
+    try:
+        index = pd.DatetimeIndex(pd.to_datetime(values, utc=True, format="ISO8601"))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"event_times: expected timestamps, got {exc}", field="event_times"
+        ) from exc
+    if index.isna().any():
+        row = int(np.flatnonzero(index.isna())[0])
+        raise ValidationError(
+            f"event_times: expected a timestamp, got a null at row {row}", field="event_times"
+        )
+    times: NDArray[np.datetime64] = index.tz_convert(None).to_numpy(dtype="datetime64[us]")
+    return times
+
+
+def log_frame(group: Sequence[LogChunk]) -> pd.DataFrame:
+    """One DataFrame for chunks of the same model, version and inputs."""
+    first = group[0]
+    counts = np.array([chunk.rows for chunk in group], dtype=np.int64)
+    total = int(counts.sum())
+    request_ids = [chunk.request_id for chunk in group]
+    event_ids = [
+        f"{rid}:{row}" for rid, rows in zip(request_ids, counts, strict=True) for row in range(rows)
+    ]
+    times = np.concatenate([chunk.times() for chunk in group])
+    columns: dict[str, Any] = {
+        "event_id": np.array(event_ids, dtype=object),
+        "event_time": pd.DatetimeIndex(times).tz_localize("UTC"),
+        "request_id": np.repeat(np.array(request_ids, dtype=object), counts),
+        "model": np.full(total, first.model, dtype=object),
+        "model_version": np.full(total, first.version, dtype=object),
+    }
+    for name in first.inputs:
+        target = f"input_{name}" if name in RESERVED_COLUMNS else name
+        columns[target] = np.concatenate([chunk.inputs[name] for chunk in group])
+    if first.labels is None:
+        columns["prediction"] = np.full(total, None, dtype=object)
+        columns["score"] = np.full(total, np.nan, dtype=np.float64)
+    else:
+        columns["prediction"] = np.concatenate([_labels(chunk) for chunk in group])
+        columns["score"] = np.concatenate([_scores(chunk) for chunk in group])
+    return pd.DataFrame(columns)
+
+
+def _labels(chunk: LogChunk) -> NDArray[Any]:
+    return chunk.labels if chunk.labels is not None else np.full(chunk.rows, None, dtype=object)
+
+
+def _scores(chunk: LogChunk) -> NDArray[np.float64]:
+    if chunk.probabilities is None:
+        return np.full(chunk.rows, np.nan, dtype=np.float64)
+    return positive_scores(chunk.probabilities)
+
+
+__all__ = ["RESERVED_COLUMNS", "EventTimes", "LogChunk", "as_event_times", "log_frame"]

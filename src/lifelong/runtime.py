@@ -8,7 +8,6 @@ from typing import Any
 
 from lifelong.clock import Clock, SystemClock
 from lifelong.config import (
-    ColumnLabelsConfig,
     LightGBMConfig,
     NaturalLabelsConfig,
     PipelineConfig,

@@ -1,0 +1,12 @@
+"""The ``lifelong`` command line.
+
+Exit codes: 0 success; 1 the operation failed (training, registry conflict, I/O);
+2 bad input (invalid config or arguments, unknown model or version, invalid data).
+"""
+
+from __future__ import annotations
+
+from lifelong.cli import core  # noqa: F401  # registers the commands
+from lifelong.cli.app import app, main
+
+__all__ = ["app", "main"]

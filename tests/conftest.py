@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+DATASETS = Path(
+    os.environ.get("LIFELONG_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
+)
 POSTGRES_ADMIN_URL = os.environ.get(
     "LIFELONG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

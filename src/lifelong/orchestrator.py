@@ -122,10 +122,11 @@ class Orchestrator:
 
     def trigger_state(self, now: datetime) -> TriggerState:
         last_at, last_rows = self._last_training()
+        counted = self.pipeline.trigger.needs_labeled_rows
         return TriggerState(
             now=now,
             last_trained_at=last_at,
-            labeled_rows=self.labeled_rows(now),
+            labeled_rows=self.labeled_rows(now) if counted else last_rows,
             labeled_rows_at_last_training=last_rows,
             last_fired_at=self._last_fired_at or last_at,
         )
@@ -139,7 +140,8 @@ class Orchestrator:
         if not decision.fire:
             return None
         self._last_fired_at = now
-        return self.update(now, decision, labeled_rows=state.labeled_rows)
+        counted = state.labeled_rows if self.pipeline.trigger.needs_labeled_rows else None
+        return self.update(now, decision, labeled_rows=counted)
 
     def update(
         self,

@@ -41,6 +41,8 @@ class Trigger(ABC):
     """Decides when a model should update."""
 
     kind: str
+    needs_labeled_rows: bool = False
+    """Whether :meth:`check` reads ``labeled_rows`` (counting them costs a store scan)."""
 
     @abstractmethod
     def check(self, state: TriggerState) -> Decision:

@@ -40,6 +40,7 @@ class CombinedTrigger(Trigger):
         if combine not in ("any", "all"):
             raise ConfigError(f"combine: expected 'any' or 'all', got {combine!r}")
         self.triggers = tuple(triggers)
+        self.needs_labeled_rows = any(trigger.needs_labeled_rows for trigger in self.triggers)
         self.combine = combine
         self.cooldown = cooldown
 

@@ -21,6 +21,7 @@ class VolumeTrigger(Trigger):
     """Fire when labeled rows reached ``(1 + growth)`` times the count at the last training."""
 
     kind = "volume"
+    needs_labeled_rows = True
 
     def __init__(self, *, growth: float, min_rows: int = 100) -> None:
         if not growth > 0:

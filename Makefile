@@ -15,13 +15,13 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,torch,ray,weak-supervision]"
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/lifelong demo --workdir .lifelong-demo --json .lifelong-demo/summary.json
+	$(BIN)/lifelong demo --workdir .lifelong-demo --json .lifelong-demo/summary.json --report .lifelong-demo/report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -30,7 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 soak: $(STAMP)
-	$(BIN)/python -m pytest tests/reliability -m soak $(PYTEST_ARGS)
+	LIFELONG_RELIABILITY_RESULTS=.lifelong/soak-results.json $(BIN)/python -m pytest tests/reliability -m soak -p no:cacheprovider -rs $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .lifelong .lifelong-demo .pytest_cache

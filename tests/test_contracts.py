@@ -9,13 +9,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from learner_support import TEST_SIGNER, SignedRiverLearner, require_torch
 from numpy.typing import NDArray
 
-from lifelong.learners import LightGBMLearner, SklearnLearner
+from lifelong.learners import LightGBMLearner, SklearnLearner, XGBoostLearner
 from lifelong.learners.base import Learner
 from lifelong.testing import check_learner, learner_checks
 from lifelong.testing.contracts import (
     check_deterministic,
+    check_non_finite_features,
     check_probabilities,
     check_refuses_mismatched_features,
     check_saved_files_are_not_pickle,
@@ -40,12 +42,56 @@ LEARNER_FACTORIES: dict[str, Callable[[], Learner]] = {
     "lightgbm-multiclass": lambda: LightGBMLearner(
         objective="multiclass", n_estimators=20, update_estimators=5
     ),
+    "xgboost-binary-ubj": lambda: XGBoostLearner(n_estimators=20, update_estimators=5, max_depth=3),
+    "xgboost-multiclass-json": lambda: XGBoostLearner(
+        objective="multiclass", n_estimators=20, update_estimators=5, model_format="json"
+    ),
+    "river-hoeffding-adaptive-tree": lambda: SignedRiverLearner(signer=TEST_SIGNER),
+    "river-arf": lambda: SignedRiverLearner(model="arf", n_models=3, signer=TEST_SIGNER),
+    "river-logistic-regression": lambda: SignedRiverLearner(
+        model="logistic_regression", signer=TEST_SIGNER
+    ),
+    "river-logistic-learn-many": lambda: SignedRiverLearner(
+        model="logistic_regression", batch_size=16, signer=TEST_SIGNER
+    ),
+}
+
+
+def _torch_mlp(**params: Any) -> Learner:
+    from lifelong.learners.torch_mlp import TorchMLPLearner
+
+    return TorchMLPLearner(**{"hidden": (16,), "epochs": 10, "update_epochs": 3, **params})
+
+
+def _torch_embedding() -> Learner:
+    from lifelong.learners.torch_embedding import TorchEmbeddingLearner
+
+    # the suite's rows are all real-valued: column 3 as an id column exercises the embedding
+    # path through its "unknown" row; tests/learners/test_torch_embedding.py covers real ids
+    return TorchEmbeddingLearner(
+        id_columns=[[3, 5]], embedding_dim=2, hidden=(16,), epochs=10, update_epochs=3
+    )
+
+
+TORCH_FACTORIES: dict[str, Callable[[], Learner]] = {
+    "torch-mlp": _torch_mlp,
+    "torch-mlp-tanh-replay-ewc": lambda: _torch_mlp(
+        activation="tanh", hidden=(16, 8), replay_size=100, ewc_lambda=10.0
+    ),
+    "torch-embedding": _torch_embedding,
 }
 
 
 @pytest.mark.parametrize("check", learner_checks(), ids=lambda check: check.__name__)
 @pytest.mark.parametrize("factory", LEARNER_FACTORIES.values(), ids=LEARNER_FACTORIES.keys())
 def test_learner_contract(factory: Callable[[], Learner], check: Callable[..., None]) -> None:
+    check(factory)
+
+
+@pytest.mark.parametrize("check", learner_checks(), ids=lambda check: check.__name__)
+@pytest.mark.parametrize("factory", TORCH_FACTORIES.values(), ids=TORCH_FACTORIES.keys())
+def test_torch_learner_contract(factory: Callable[[], Learner], check: Callable[..., None]) -> None:
+    require_torch()
     check(factory)
 
 
@@ -86,6 +132,20 @@ class _RawLibraryErrors(LightGBMLearner):
         return np.column_stack([1.0 - raw, raw])
 
 
+class _LeaksNaN(LightGBMLearner):
+    def predict_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        proba = super().predict_proba(X)
+        proba[~np.isfinite(np.asarray(X)).all(axis=1)] = np.nan
+        return proba
+
+
+class _RawErrorOnNaN(XGBoostLearner):
+    def predict_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        if not np.isfinite(np.asarray(X)).all():
+            raise ValueError("Input contains NaN")
+        return super().predict_proba(X)
+
+
 def _gnb(cls: type[SklearnLearner]) -> Callable[[], Learner]:
     return lambda: cls(estimator="sklearn.naive_bayes.GaussianNB")
 
@@ -108,8 +168,10 @@ def _gnb(cls: type[SklearnLearner]) -> Callable[[], Learner]:
             check_deterministic,
             "differently",
         ),
+        (lambda: _LeaksNaN(n_estimators=5), check_non_finite_features, "non-finite"),
+        (lambda: _RawErrorOnNaN(n_estimators=5), check_non_finite_features, "ValueError"),
     ],
-    ids=["proba", "pickle", "update", "raw-error", "determinism"],
+    ids=["proba", "pickle", "update", "raw-error", "determinism", "nan-proba", "nan-raw-error"],
 )
 def test_checks_catch_broken_learners(
     factory: Callable[[], Learner], check: Callable[..., None], message: str
@@ -121,3 +183,29 @@ def test_checks_catch_broken_learners(
 def test_check_learner_names_the_failing_check() -> None:
     with pytest.raises(AssertionError, match="^check_probabilities: "):
         check_learner(_gnb(_UnnormalisedProba))
+
+
+def test_pickle_scan_tells_safetensors_from_pickle(tmp_path: Path) -> None:
+    """A safetensors header length may begin with byte 0x80; a real pickle still is caught."""
+    header = b'{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}'
+    header = header + b" " * (0x80 - len(header))
+    safetensors_like = (0x80).to_bytes(8, "little") + header + bytes(8)
+
+    class _Writes(SklearnLearner):
+        payload = b""
+
+        def save(self, directory: Path) -> None:
+            super().save(directory)
+            (directory / "extra.bin").write_bytes(self.payload)
+
+    def factory(payload: bytes) -> Callable[[], Learner]:
+        def build() -> Learner:
+            learner = _Writes(estimator="sklearn.naive_bayes.GaussianNB")
+            learner.payload = payload
+            return learner
+
+        return build
+
+    check_saved_files_are_not_pickle(factory(safetensors_like))
+    with pytest.raises(AssertionError, match="extra.bin"):
+        check_saved_files_are_not_pickle(factory(pickle.dumps([1.0], protocol=5)))

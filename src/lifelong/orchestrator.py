@@ -22,12 +22,19 @@ import pandas as pd
 
 from lifelong import __version__
 from lifelong.config import NaturalLabelsConfig
-from lifelong.evaluation import EvaluationReport
+from lifelong.evaluation import EvaluationReport, best_passing
 from lifelong.provenance import git_commit, library_versions
+from lifelong.evaluation.poisoning import screen_for
+from lifelong.recovery import PENDING, Recovered, finish_interrupted
 from lifelong.registry.types import Iteration, Lineage, ModelVersion, TrainingMode
 from lifelong.runtime import Pipeline
-from lifelong.training import ModelBundle, Trainer, write_snapshot
-from lifelong.triggers import Decision, TriggerState
+from lifelong.training import ModelBundle, Trainer
+from lifelong.training.challengers import PreparedChallenger, train_challengers
+from lifelong.training.recalibration import decide_recalibration
+from lifelong.training.reproduce import write_recorded_spec
+from lifelong.training.sampling import prepare_training_frame
+from lifelong.monitoring.context import MonitorContext
+from lifelong.triggers import Decision, FiringJournal, TriggerState, versions_for, with_firing_id
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -48,6 +55,7 @@ class UpdateResult:
     train_rows: int
     train_cpu_s: float
     at: datetime
+    candidates: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ class Orchestrator:
     trainer: Trainer = field(default_factory=Trainer)
     _bundles: dict[str, ModelBundle] = field(default_factory=dict)
     _last_fired_at: datetime | None = None
+    _monitor: MonitorContext | None = None
 
     # ------------------------------------------------------------------ state
     def champion(self) -> ModelVersion | None:
@@ -93,7 +102,7 @@ class Orchestrator:
         if cached is None:
             with tempfile.TemporaryDirectory(prefix="lifelong-load-") as tmp:
                 path = self.pipeline.registry.load_artifact(self.pipeline.name, version.version, Path(tmp) / "bundle")
-                cached = ModelBundle.load(path)
+                cached = ModelBundle.load(path, signer=self.pipeline.registry.signer)
             self._bundles[version.version] = cached
         return cached
 
@@ -101,7 +110,7 @@ class Orchestrator:
         """A private copy of ``version``'s bundle, safe to update in place."""
         with tempfile.TemporaryDirectory(prefix="lifelong-load-") as tmp:
             path = self.pipeline.registry.load_artifact(self.pipeline.name, version.version, Path(tmp) / "bundle")
-            return ModelBundle.load(path)
+            return ModelBundle.load(path, signer=self.pipeline.registry.signer)
 
     def _last_training(self) -> tuple[datetime | None, int]:
         versions = self.pipeline.registry.versions(self.pipeline.name)
@@ -118,7 +127,14 @@ class Orchestrator:
         store = self.pipeline.store
         if isinstance(labels, NaturalLabelsConfig):
             return store.count(labels.predictions, None, now - labels.window)
-        return store.count("events", None, now)
+        delay = getattr(labels, "delay", timedelta(0))
+        return store.count(labels.rows_stream, None, now - delay)
+
+    def monitor_context(self) -> MonitorContext:
+        """What data-driven triggers (drift, performance, cost) read; built once, shares the bundle cache."""
+        if self._monitor is None:
+            self._monitor = MonitorContext.from_pipeline(self.pipeline, self.bundle)
+        return self._monitor
 
     def trigger_state(self, now: datetime) -> TriggerState:
         last_at, last_rows = self._last_training()
@@ -129,19 +145,29 @@ class Orchestrator:
             labeled_rows=self.labeled_rows(now) if counted else last_rows,
             labeled_rows_at_last_training=last_rows,
             last_fired_at=self._last_fired_at or last_at,
+            extra=self.pipeline.trigger.observe(self.monitor_context(), now),
         )
 
     # ------------------------------------------------------------------ loop
     def step(self, now: datetime | None = None) -> UpdateResult | SkippedUpdate | None:
-        """Check the trigger at ``now`` and update when it fires."""
+        """Check the trigger at ``now`` and update when it fires.
+
+        An update a crash left undecided is finished first (see :mod:`lifelong.recovery`).
+        """
         now = now or self.pipeline.clock.now()
+        self.resume()
         state = self.trigger_state(now)
-        decision = self.pipeline.trigger.check(state)
+        decision = with_firing_id(self.pipeline.name, self.pipeline.trigger.check(state), state)
         if not decision.fire:
             return None
         self._last_fired_at = now
         counted = state.labeled_rows if self.pipeline.trigger.needs_labeled_rows else None
         return self.update(now, decision, labeled_rows=counted)
+
+    def resume(self) -> Recovered | None:
+        """Finish the latest update if a crash interrupted it between registering and deciding."""
+        direct = self.pipeline.config.deployment.kind == "direct"
+        return finish_interrupted(self.pipeline.registry, self.pipeline.name, promote_passing=direct, actor=ACTOR)
 
     def update(
         self,
@@ -159,88 +185,77 @@ class Orchestrator:
             "at": now.isoformat(),
             "labeled_rows": labeled_rows if labeled_rows is not None else self.labeled_rows(now),
         }
+        if decision.firing_id is not None:  # at most one update per firing, across crashes and restarts
+            done = versions_for(registry, config.name, decision.firing_id)
+            if done:
+                skipped = SkippedUpdate(f"firing {decision.firing_id}: already trained as version(s) {', '.join(done)}", trigger, now)
+                if self.on_update:
+                    self.on_update(skipped)
+                return skipped
+            journal = FiringJournal(config.home / "firings" / f"{config.name}.jsonl")
+            journal.record(decision.firing_id, "started", at=now, kind=decision.kind, reason=decision.reason)
         champion = self.champion()
-        wanted = mode or TrainingMode(config.training.mode)
+        candidates = self._candidates(mode)
         window_start = now - config.training.window
         holdout_start = now - config.training.holdout
         seen_until = None
-        if champion is not None and wanted is TrainingMode.STATEFUL and champion.lineage.snapshot is not None:
+        wants_state = any(wanted is TrainingMode.STATEFUL for _, wanted, _ in candidates)
+        if champion is not None and wants_state and champion.lineage.snapshot is not None:
             seen_until = champion.lineage.snapshot.end
         span_start = window_start if seen_until is None else max(min(window_start, seen_until), now - timedelta(days=365))
         labeled = self.pipeline.labeler.label(self.pipeline.store, span_start, now, now=now).frame
+        screen = screen_for(self.pipeline.evaluator.gates, self.pipeline.store)
+        if screen is not None:  # quarantined sources neither train nor judge (lifelong.sources.quarantine)
+            labeled = screen.exclude(labeled)
         times = labeled["event_time"] if len(labeled) else pd.Series([], dtype="datetime64[ns, UTC]")
         holdout = labeled[times >= holdout_start]
         history = labeled[times < holdout_start]
-        if seen_until is None:
-            train = history[history["event_time"] >= window_start]
-        else:
-            # Stateful: the rows the champion has not seen, plus a replayed share of older ones.
-            fresh = history[history["event_time"] >= seen_until]
-            older = history[(history["event_time"] < seen_until) & (history["event_time"] >= window_start)]
-            replay_n = min(int(round(config.training.replay_fraction * len(fresh))), len(older))
-            replay = older.sample(n=replay_n, random_state=0) if replay_n else older.iloc[:0]
-            train = pd.concat([replay, fresh]).sort_values(["event_time", "event_id"], kind="stable")
+        reference = self.bundle(champion) if champion is not None else None
+        plans: list[tuple[str | None, TrainingMode, Any, pd.DataFrame]] = []
         problem = None
-        if len(train) < config.training.min_rows:
-            problem = f"training rows: expected at least {config.training.min_rows}, got {len(train)}"
+        recalibration = None
+        if champion is not None and seen_until is not None:
+            recalibration = decide_recalibration(self.pipeline, champion, history[history["event_time"] >= seen_until])
+        for name, wanted, model in candidates:
+            spec_hash = self.pipeline.training_spec(model).model_hash
+            effective = wanted
+            if reference is not None and reference.model_hash != spec_hash:
+                effective = TrainingMode.STATELESS  # model iteration: a new major, from scratch
+            if recalibration is not None and recalibration.from_scratch:
+                effective = TrainingMode.STATELESS  # recalibration: from scratch on the window
+            stateful = effective is TrainingMode.STATEFUL and seen_until is not None
+            train = self._training_rows(history, window_start, seen_until if stateful else None)
+            train = prepare_training_frame(train, config.training, now=now, state_dir=config.home / "replay" / config.name)
+            if len(train) < config.training.min_rows:
+                problem = problem or f"training rows: expected at least {config.training.min_rows}, got {len(train)}"
+                continue
+            plans.append((name, effective, model, train))
+        if not plans:
+            problem = problem or "training rows: expected at least one challenger to train, got none"
         elif len(holdout) == 0:
             problem = "holdout rows: expected labeled rows in the most recent holdout window, got none"
-        if problem is not None:
+        if problem is not None and (not plans or len(holdout) == 0):
             skipped = SkippedUpdate(problem, trigger, now)
             if self.on_update:
                 self.on_update(skipped)
             return skipped
-        parent_bundle = None
-        if champion is not None:
-            parent_bundle = self.fresh_bundle(champion)
-        spec = self.pipeline.training_spec()
-        effective_mode = wanted
-        if parent_bundle is not None and parent_bundle.model_hash != spec.model_hash:
-            effective_mode = TrainingMode.STATELESS  # model iteration: a new major, from scratch
-        trained = self.trainer.train(
-            spec,
-            train,
-            mode=effective_mode,
-            parent=parent_bundle if effective_mode is TrainingMode.STATEFUL else None,
-            parent_version=champion.version if champion else None,
-        )
-        iteration = trained.iteration
-        if parent_bundle is not None and parent_bundle.model_hash == spec.model_hash:
-            iteration = Iteration.DATA  # same model on new data, stateless or not: a minor version
-        snapshot_end = train["event_time"].max() + pd.Timedelta(microseconds=1)
-        snapshot = write_snapshot(
-            registry.artifacts,
-            train.reset_index(drop=True),
-            start=train["event_time"].min().to_pydatetime(),
-            end=snapshot_end.to_pydatetime(),
-            source=f"{config.name}:{type(self.pipeline.labeler).__name__}",
-            label=spec.label,
-        )
-        report = self._evaluate(trained.bundle, champion, holdout)
-        lineage = Lineage(
-            parent=champion.version if champion else None,
-            mode=trained.mode,
-            iteration=iteration,
-            snapshot=snapshot,
-            config_hash=config.config_hash(),
-            code_version=__version__,
-            git_commit=git_commit(self.pipeline.project_dir),
-            library_versions=library_versions(),
-            trigger=trigger,
-        )
-        with tempfile.TemporaryDirectory(prefix="lifelong-bundle-") as tmp:
-            trained.bundle.save(Path(tmp))
-            version = registry.register(
-                config.name,
-                Path(tmp),
-                lineage=lineage,
-                learner_kind=trained.bundle.learner.kind,
-                metrics={**trained.metrics(), f"holdout_{report.metric}": report.challenger},
-            )
-        registry.set_alias(config.name, CHALLENGER, version.version, actor=ACTOR, reason=f"trained on {trigger['kind']}")
+        older = self._older_window(now)
+        prepared = train_challengers(self.pipeline, plans, champion, reference, recalibration)
+        outcomes = [self._train_and_register(now, name, wanted, model, train, champion, holdout, older, trigger, ready) for (name, wanted, model, train), ready in zip(plans, prepared, strict=True)]
+        reports = [outcome[2] for outcome in outcomes]
+        best = best_passing(reports)
+        chosen = best if best is not None else 0
+        version, trained, report, iteration, name = outcomes[chosen]
         promote = report.passed and config.deployment.kind == "direct"
-        status = "promoted" if promote else ("passed" if report.passed else "rejected")
-        registry.record_evaluation(config.name, version.version, report.to_dict(), status=status)
+        for index, (other, _, other_report, _, other_name) in enumerate(outcomes):
+            selected = index == chosen
+            if selected:
+                status = "promoted" if promote else ("passed" if report.passed else "rejected")
+            else:
+                status = "passed" if other_report.passed else "rejected"
+            record = {**other_report.to_dict(), "challenger_name": other_name, "selected": selected}
+            registry.record_evaluation(config.name, other.version, record, status=status)
+        registry.set_alias(config.name, CHALLENGER, version.version, actor=ACTOR, reason=f"trained on {trigger['kind']}")
         if promote:
             registry.set_alias(
                 config.name,
@@ -261,22 +276,129 @@ class Orchestrator:
             train_rows=trained.rows,
             train_cpu_s=trained.cpu_seconds,
             at=now,
+            candidates=tuple(
+                {"name": n, "version": v.version, "passed": r.passed, r.metric: r.challenger, "selected": i == chosen}
+                for i, (v, _, r, _, n) in enumerate(outcomes)
+            ),
         )
         if self.on_update:
             self.on_update(result)
         return result
 
-    def _evaluate(self, challenger: ModelBundle, champion: ModelVersion | None, holdout: pd.DataFrame) -> EvaluationReport:
+    def _candidates(self, mode: TrainingMode | None) -> list[tuple[str | None, TrainingMode, Any]]:
+        """The challengers to train: the configured ones, or the spec's model in ``mode``."""
+        config = self.pipeline.config
+        default = mode or TrainingMode(config.training.mode)
+        if mode is not None or not config.evaluation.challengers:
+            return [(None, default, None)]
+        return [
+            (c.name, TrainingMode(c.mode) if c.mode is not None else default, c.model)
+            for c in config.evaluation.challengers
+        ]
+
+    def _training_rows(self, history: pd.DataFrame, window_start: datetime, seen_until: datetime | None) -> pd.DataFrame:
+        """The window (stateless), or the rows the champion has not seen plus a replayed share (stateful)."""
+        if seen_until is None:
+            return history[history["event_time"] >= window_start]
+        fresh = history[history["event_time"] >= seen_until]
+        older = history[(history["event_time"] < seen_until) & (history["event_time"] >= window_start)]
+        replay_n = min(int(round(self.pipeline.config.training.replay_fraction * len(fresh))), len(older))
+        replay = older.sample(n=replay_n, random_state=0) if replay_n else older.iloc[:0]
+        return pd.concat([replay, fresh]).sort_values(["event_time", "event_id"], kind="stable")
+
+    def _older_window(self, now: datetime) -> pd.DataFrame | None:
+        """Labeled rows of the forgetting gate's older window, when one is configured."""
+        window = self.pipeline.evaluator.older_window
+        if window is None:
+            return None
+        start, end = window
+        return self.pipeline.labeler.label(self.pipeline.store, now - start, now - end, now=now).frame
+
+    def _train_and_register(
+        self,
+        now: datetime,
+        name: str | None,
+        wanted: TrainingMode,
+        model: Any,
+        train: pd.DataFrame,
+        champion: ModelVersion | None,
+        holdout: pd.DataFrame,
+        older: pd.DataFrame | None,
+        trigger: dict[str, Any],
+        prepared: PreparedChallenger,
+    ) -> tuple[ModelVersion, Any, EvaluationReport, Iteration, str | None]:
+        """Train one challenger, score it against the champion, and register it as a version."""
+        config = self.pipeline.config
+        registry = self.pipeline.registry
+        spec = self.pipeline.training_spec(model)
+        trained, snapshot = prepared.trained, prepared.snapshot  # trained by the pipeline's executor
+        iteration = trained.iteration
+        reference = self.bundle(champion) if champion is not None else None
+        if reference is not None and reference.model_hash == spec.model_hash:
+            iteration = Iteration.DATA  # same model on new data, stateless or not: a minor version
+        lineage = Lineage(
+            parent=champion.version if champion else None,
+            mode=trained.mode,
+            iteration=iteration,
+            snapshot=snapshot,
+            config_hash=config.config_hash(),
+            code_version=__version__,
+            git_commit=git_commit(self.pipeline.project_dir),
+            library_versions=library_versions(),
+            trigger=trigger if name is None else {**trigger, "challenger": name},
+        )
+        with tempfile.TemporaryDirectory(prefix="lifelong-bundle-") as tmp:
+            trained.bundle.save(Path(tmp))
+            write_recorded_spec(Path(tmp), config)  # the exact spec, for `lifelong reproduce`
+            report = self._evaluate(trained.bundle, champion, holdout, older=older, artifact_dir=Path(tmp))
+            report = self._screen_labels(report, champion, train, now)
+            version = registry.register(
+                config.name,
+                Path(tmp),
+                lineage=lineage,
+                learner_kind=trained.bundle.learner.kind,
+                metrics={**trained.metrics(), **prepared.metrics, f"holdout_{report.metric}": report.challenger},
+                evaluation={**report.to_dict(), "challenger_name": name},
+                status=PENDING,  # decided below; lifelong.recovery finishes it after a crash
+            )
+        if name is not None:
+            registry.set_alias(config.name, f"{CHALLENGER}-{name}", version.version, actor=ACTOR, reason=f"challenger {name!r} trained on {trigger['kind']}")
+        return version, trained, report, iteration, name
+
+    def _screen_labels(
+        self, report: EvaluationReport, champion: ModelVersion | None, train: pd.DataFrame, now: datetime
+    ) -> EvaluationReport:
+        """The ``label_quality`` gate: judge each source's training labels (lifelong.evaluation.poisoning)."""
+        screen = screen_for(self.pipeline.evaluator.gates, self.pipeline.store)
+        if screen is None or not len(train):
+            return report
+        start = train["event_time"].min().to_pydatetime()
+        before = self.pipeline.labeler.label(self.pipeline.store, start - self.pipeline.config.training.window, start, now=now).frame
+        bundle = self.bundle(champion) if champion is not None else None
+        return screen.judge(report, champion=bundle, train=train, before=screen.exclude(before), label=self.pipeline.label_column, now=now)
+
+    def _evaluate(
+        self,
+        challenger: ModelBundle,
+        champion: ModelVersion | None,
+        holdout: pd.DataFrame,
+        *,
+        older: pd.DataFrame | None = None,
+        artifact_dir: Path | None = None,
+    ) -> EvaluationReport:
         evaluator = self.pipeline.evaluator
         label = self.pipeline.label_column
         y = holdout[label].to_numpy()
         champion_predictor = _FramePredictor(self.bundle(champion)) if champion is not None else None
+        older_rows = (older, older[label].to_numpy()) if older is not None and len(older) else None
         return evaluator.evaluate(
             _FramePredictor(challenger),
             champion_predictor,
-            holdout,  # type: ignore[arg-type]  # frame predictors take rows, not matrices
+            holdout,
             y,
             champion_version=champion.version if champion else None,
+            older=older_rows,
+            artifact_dir=artifact_dir,
         )
 
 

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lifelong.clock import Clock, SystemClock
 from lifelong.config import (
+    FunctionLabelsConfig,
     LightGBMConfig,
+    ModelConfig,
     NaturalLabelsConfig,
     PipelineConfig,
     SchemaConfig,
     SklearnConfig,
 )
+from lifelong.config.models import RiverConfig, TorchEmbeddingConfig, TorchMLPConfig, XGBoostConfig
 from lifelong.errors import ConfigError
 from lifelong.evaluation import Evaluator
 from lifelong.events import EventSchema, FieldSpec, ParquetEventStore
 from lifelong.features import FeaturePipeline
 from lifelong.labels import ColumnLabeler, Labeler, NaturalLabelJoin
+from lifelong.labels.factory import function_labeler, with_human_labels
 from lifelong.learners import build_learner
 from lifelong.learners.base import Learner
+from lifelong.learners.river import home_signer
+from lifelong.learners.torch_embedding import embedding_layout
 from lifelong.registry import Registry
 from lifelong.training import TrainingSpec
+from lifelong.training.executors import Executor, InProcessExecutor, build_executor
 from lifelong.triggers import CombinedTrigger, build_trigger
 
 
@@ -39,15 +46,17 @@ def build_features(config: PipelineConfig) -> FeaturePipeline:
 
 def build_labeler(config: PipelineConfig) -> Labeler:
     labels = config.labels
+    if isinstance(labels, FunctionLabelsConfig):
+        return with_human_labels(function_labeler(labels), labels)
     if isinstance(labels, NaturalLabelsConfig):
-        return NaturalLabelJoin(
+        return with_human_labels(NaturalLabelJoin(
             predictions=labels.predictions,
             feedback=labels.feedback,
             key=labels.key,
             window=labels.window,
             allowed_lateness=labels.allowed_lateness,
-        )
-    return ColumnLabeler(column=labels.column, stream="events")
+        ), labels)
+    return with_human_labels(ColumnLabeler(column=labels.column, stream="events", delay=labels.delay), labels)
 
 
 def learner_params(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
@@ -57,7 +66,26 @@ def learner_params(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
         return "lightgbm", model.model_dump(exclude={"kind"})
     if isinstance(model, SklearnConfig):
         return "sklearn", {"estimator": model.estimator, "params": dict(model.params)}
-    raise ConfigError(f"model.kind: expected one of ['lightgbm', 'sklearn'], got {model!r}")
+    if isinstance(model, XGBoostConfig):
+        return "xgboost", model.model_dump(exclude={"kind"})
+    if isinstance(model, RiverConfig):
+        # the registry's HMAC key signs River's pickled checkpoints (never a hyperparameter)
+        return "river", {**model.model_dump(exclude={"kind"}), "signer": home_signer(config.home)}
+    if isinstance(model, TorchMLPConfig):
+        return "torch_mlp", model.model_dump(exclude={"kind"})
+    if isinstance(model, TorchEmbeddingConfig):
+        params = model.model_dump(exclude={"kind", "embed_categoricals", "id_columns"})
+        layout = embedding_layout(
+            config.features.numeric,
+            config.features.categorical,
+            model.id_columns,
+            embed_categoricals=model.embed_categoricals,
+        )
+        return "torch_embedding", {**params, **layout}
+    raise ConfigError(
+        "model.kind: expected one of ['lightgbm', 'river', 'sklearn', 'torch_embedding', "
+        f"'torch_mlp', 'xgboost'], got {model!r}"
+    )
 
 
 def build_schema(config: SchemaConfig | None, features: FeaturePipeline, extra_required: tuple[str, ...]) -> EventSchema:
@@ -90,6 +118,7 @@ class Pipeline:
     trigger: CombinedTrigger
     evaluator: Evaluator
     project_dir: Path
+    executor: Executor = field(default_factory=InProcessExecutor)
 
     @property
     def name(self) -> str:
@@ -104,38 +133,52 @@ class Pipeline:
     def label_column(self) -> str:
         return "label"
 
-    def new_learner(self) -> Learner:
-        kind, params = learner_params(self.config)
+    def _with_model(self, model: ModelConfig | None) -> PipelineConfig:
+        return self.config if model is None else self.config.model_copy(update={"model": model})
+
+    def new_learner(self, model: ModelConfig | None = None) -> Learner:
+        """A fresh learner of the spec's model, or of ``model`` (a challenger's model iteration)."""
+        kind, params = learner_params(self._with_model(model))
         return build_learner(kind, params)
 
-    def training_spec(self) -> TrainingSpec:
+    def training_spec(self, model: ModelConfig | None = None) -> TrainingSpec:
         return TrainingSpec(
-            learner_factory=self.new_learner,
+            learner_factory=lambda: self.new_learner(model),
             features=self.features,
-            model_hash=self.config.model_hash(),
+            model_hash=self._with_model(model).model_hash(),
             label=self.label_column,
             passthrough=self.passthrough,
             min_rows=self.config.training.min_rows,
         )
 
     def close(self) -> None:
+        self.executor.close()
         self.registry.close()
 
     @classmethod
-    def open(cls, config: PipelineConfig, *, clock: Clock | None = None, project_dir: Path | None = None) -> Pipeline:
+    def open(
+        cls,
+        config: PipelineConfig,
+        *,
+        clock: Clock | None = None,
+        project_dir: Path | None = None,
+        durable: bool = True,
+    ) -> Pipeline:
+        """Build the pipeline; ``durable=False`` skips fsync in the event store (replays, simulations)."""
         home = config.home
         home.mkdir(parents=True, exist_ok=True)
         features = build_features(config)
         return cls(
             config=config,
             clock=clock or SystemClock(),
-            store=ParquetEventStore(home / "events"),
+            store=ParquetEventStore(home / "events", fsync=durable),
             registry=Registry.open(home, config.registry_url),
             labeler=build_labeler(config),
             features=features,
             trigger=build_trigger(config.triggers),
             evaluator=Evaluator.from_config(config.evaluation),
             project_dir=project_dir or Path.cwd(),
+            executor=build_executor(config.training.executor),
         )
 
 

@@ -7,6 +7,15 @@ Exit codes: 0 success; 1 the operation failed (training, registry conflict, I/O)
 from __future__ import annotations
 
 from lifelong.cli import core  # noqa: F401  # registers the commands
+from lifelong.cli import dashboard  # noqa: F401
+from lifelong.cli import experiments  # noqa: F401
+from lifelong.cli import ingest  # noqa: F401
+from lifelong.cli import labels  # noqa: F401
+from lifelong.cli import report  # noqa: F401
+from lifelong.cli import retention  # noqa: F401
+from lifelong.cli import monitor  # noqa: F401
+from lifelong.cli import run  # noqa: F401
+from lifelong.cli import training  # noqa: F401
 from lifelong.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -1,4 +1,4 @@
-"""Stage 1 and loop commands: init, check, demo, retrain, promote, rollback, versions, lineage, ingest, run, serve."""
+"""Stage 1 and loop commands: init, check, demo, retrain, promote, rollback, versions, lineage, serve (``run`` is in run.py, ``ingest`` in ingest.py)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ def demo(
     impressions_per_day: Annotated[int, typer.Option(min=240, help="Impressions per simulated day.")] = 1200,
     shift_day: Annotated[int, typer.Option(min=1, help="Day of the sudden shift (0-based).")] = 18,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+    report: Annotated[Path | None, typer.Option("--report", help="Write a self-contained HTML report here.")] = None,
 ) -> None:
     """Run the self-contained continual-learning demo (simulated click-through stream)."""
     from lifelong.demo import run_demo
@@ -76,6 +77,10 @@ def demo(
             json_path.parent.mkdir(parents=True, exist_ok=True)
             json_path.write_text(json.dumps(data, indent=2, default=str))
             console.print(f"summary: {json_path}")
+        if report is not None:
+            from lifelong.cli.dashboard import write_pipeline_report
+
+            console.print(f"report: {write_pipeline_report(workdir / 'lifelong.yaml', report, summary=data)}")
         console.print(f"registry and events: {summary.home} (try: lifelong versions ctr -c {workdir / 'lifelong.yaml'})")
 
 
@@ -196,39 +201,6 @@ def lineage(
             _emit({"chain": [version_record(v) for v in chain], "aliases": [alias_record(c) for c in registry.alias_history(model)]})
         else:
             console.print(lineage_table(chain))
-
-
-@app.command()
-def ingest(config: ConfigOption = Path("lifelong.yaml")) -> None:
-    """Read the source once into the event store (valid rows stored, bad rows dead-lettered)."""
-    from lifelong.ingest import ingest_once
-
-    with handled():
-        pipeline = _pipeline(config)
-        report = ingest_once(pipeline)
-        _emit(report)
-
-
-@app.command()
-def run(
-    config: ConfigOption = Path("lifelong.yaml"),
-    step: Annotated[str, typer.Option(help="How often to check the triggers, in data time (e.g. 1h).")] = "1h",
-) -> None:
-    """Replay the source through the loop: ingest, trigger, train, gate, promote."""
-    from lifelong.durations import parse_duration
-    from lifelong.ingest import run_replay
-
-    with handled():
-        pipeline = _pipeline(config)
-        interval = parse_duration(step, field="--step")
-        with _progress() as progress:
-            task = progress.add_task("replaying", total=None)
-
-            def advance(rows: int, label: str) -> None:
-                progress.update(task, completed=rows, description=label)
-
-            summary = run_replay(pipeline, step=interval, progress=advance)
-        _emit(summary)
 
 
 @app.command()

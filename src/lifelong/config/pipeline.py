@@ -19,6 +19,7 @@ from lifelong.config.evaluation import EvaluationConfig
 from lifelong.config.features import FeaturesConfig
 from lifelong.config.labels import LabelsConfig
 from lifelong.config.models import ModelConfig
+from lifelong.config.monitoring import MonitoringConfig
 from lifelong.config.sources import FileSourceConfig, SchemaConfig, SourceConfig
 from lifelong.config.training import TrainingConfig
 from lifelong.config.triggers import TriggersConfig
@@ -48,6 +49,7 @@ class PipelineConfig(Strict):
     deployment: DeploymentConfig = DirectDeploymentConfig(kind="direct")
     triggers: TriggersConfig = TriggersConfig()
     serving: ServingConfig = ServingConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -50,7 +50,69 @@ class SimulatorSourceConfig(Strict):
     seed: int = 7
 
 
-SourceConfig = Annotated[FileSourceConfig | SimulatorSourceConfig, Field(discriminator="kind")]
+KafkaOption = str | int | float | bool
 
 
-__all__ = ["FieldConfig", "FileSourceConfig", "SchemaConfig", "SimulatorSourceConfig", "SourceConfig"]
+class KafkaSourceConfig(Strict):
+    """Kafka topics read by a consumer group; offsets committed once a batch is stored."""
+
+    kind: Literal["kafka"]
+    bootstrap_servers: str = Field(min_length=1)
+    topics: tuple[str, ...] = Field(min_length=1)
+    group_id: str = Field(default="lifelong", min_length=1)
+    id_field: str = "event_id"
+    time_field: str = "event_time"
+    batch_size: int = Field(default=2000, gt=0)
+    linger: Duration = timedelta(milliseconds=50)
+    idle: Duration = timedelta(seconds=1)
+    join_timeout: Duration = timedelta(seconds=60)
+    options: dict[str, KafkaOption] = Field(default_factory=dict)
+
+
+class RedisStreamsSourceConfig(Strict):
+    """A Redis stream read by a consumer group; entries acknowledged once a batch is stored."""
+
+    kind: Literal["redis_streams"]
+    url: str = "redis://127.0.0.1:6379/0"
+    key: str = Field(min_length=1)
+    group: str = Field(default="lifelong", min_length=1)
+    consumer: str | None = None
+    field: str | None = "data"
+    id_field: str = "event_id"
+    time_field: str = "event_time"
+    batch_size: int = Field(default=2000, gt=0)
+    block: Duration = timedelta(seconds=1)
+    claim_idle: Duration = timedelta(seconds=30)
+    start_id: Literal["0", "$"] = "0"
+
+
+class SqlSourceConfig(Strict):
+    """Incremental pulls of a table by a watermark column (PostgreSQL, or a DuckDB file)."""
+
+    kind: Literal["sql"]
+    url: str = Field(min_length=1)
+    table: str = Field(min_length=1)
+    watermark: str = Field(min_length=1)
+    id_column: str = Field(min_length=1)
+    time_column: str | None = None
+    columns: tuple[str, ...] | None = None
+    batch_size: int = Field(default=2000, gt=0)
+    poll: Duration = timedelta(seconds=5)
+
+
+SourceConfig = Annotated[
+    FileSourceConfig | SimulatorSourceConfig | KafkaSourceConfig | RedisStreamsSourceConfig | SqlSourceConfig,
+    Field(discriminator="kind"),
+]
+
+
+__all__ = [
+    "FieldConfig",
+    "FileSourceConfig",
+    "KafkaSourceConfig",
+    "RedisStreamsSourceConfig",
+    "SchemaConfig",
+    "SimulatorSourceConfig",
+    "SourceConfig",
+    "SqlSourceConfig",
+]

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from lifelong.config import EvaluationConfig, MinimumRowsGateConfig, NotWorseGateConfig
-from lifelong.evaluation.gates import Comparison, Gate, GateResult, MinimumRowsGate, NotWorseGate
+from lifelong.config import EvaluationConfig, ForgettingGateConfig
+from lifelong.evaluation.data import EvaluationData, Predictor, ScoredRows, aligned_proba
+from lifelong.evaluation.factory import build_gate
+from lifelong.evaluation.gates import Comparison, Gate, GateResult
 from lifelong.evaluation.metrics import Metric, get_metric
-
-
-class Predictor(Protocol):
-    """Anything that gives class probabilities: a learner, or a loaded version."""
-
-    @property
-    def classes_(self) -> NDArray[Any]: ...
-
-    def predict_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]: ...
 
 
 @dataclass(frozen=True)
@@ -54,17 +49,8 @@ class EvaluationReport:
 
 
 def _aligned_proba(model: Predictor, X: NDArray[np.float64], classes: NDArray[Any]) -> NDArray[np.float64]:
-    """Probabilities with columns in the order of ``classes`` (zeros for unseen classes)."""
-    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-    own = list(np.asarray(model.classes_))
-    if own == list(classes):
-        return proba
-    out = np.zeros((len(X), len(classes)))
-    for column, label in enumerate(own):
-        matches = np.flatnonzero(classes == label)
-        if len(matches):
-            out[:, matches[0]] = proba[:, column]
-    return out
+    """Probabilities with columns in the order of ``classes`` (kept for older callers)."""
+    return aligned_proba(model, X, classes)
 
 
 class Evaluator:
@@ -82,19 +68,25 @@ class Evaluator:
     False
     """
 
-    def __init__(self, metric: Metric, gates: Sequence[Gate]) -> None:
+    def __init__(
+        self,
+        metric: Metric,
+        gates: Sequence[Gate],
+        *,
+        older_window: tuple[timedelta, timedelta] | None = None,
+    ) -> None:
         self.metric = metric
         self.gates = tuple(gates)
+        self.older_window = older_window
 
     @classmethod
     def from_config(cls, config: EvaluationConfig) -> Evaluator:
-        gates: list[Gate] = []
-        for gate in config.gates:
-            if isinstance(gate, NotWorseGateConfig):
-                gates.append(NotWorseGate(tolerance=gate.tolerance))
-            elif isinstance(gate, MinimumRowsGateConfig):
-                gates.append(MinimumRowsGate(rows=gate.rows))
-        return cls(get_metric(config.metric), gates)
+        older = next((g for g in config.gates if isinstance(g, ForgettingGateConfig)), None)
+        return cls(
+            get_metric(config.metric),
+            [build_gate(gate) for gate in config.gates],
+            older_window=(older.start, older.end) if older is not None else None,
+        )
 
     def score(self, model: Predictor, X: NDArray[np.float64], y: NDArray[Any]) -> float:
         """The metric of ``model`` on ``X``, ``y``."""
@@ -109,16 +101,41 @@ class Evaluator:
         y: NDArray[Any],
         *,
         champion_version: str | None = None,
+        older: tuple[Any, NDArray[Any]] | None = None,
+        artifact_dir: Path | None = None,
+        holdout: ScoredRows | None = None,
     ) -> EvaluationReport:
-        """Measure both on ``X``, ``y`` and return the gates' verdict."""
-        challenger_value = self.score(challenger, X, y)
-        champion_value = self.score(champion, X, y) if champion is not None else None
+        """Measure both on ``X``, ``y`` and return the gates' verdict.
+
+        Parameters
+        ----------
+        challenger, champion
+            The models (``champion`` None when there is none yet).
+        X, y
+            Held-out inputs (a DataFrame gives slices and perturbations named columns) and labels.
+        champion_version
+            Recorded in the report.
+        older
+            ``(X, y)`` of an older labeled window, for the forgetting gate.
+        artifact_dir
+            The challenger's saved artifact, for the infra gate.
+        holdout
+            Rows already scored on ``X`` (several challengers share the champion's scores).
+        """
+        rows = holdout if holdout is not None else ScoredRows.score_models(challenger, champion, X, y)
+        older_rows = None
+        if older is not None and len(older[1]):
+            older_rows = ScoredRows.score_models(challenger, champion, older[0], older[1])
+        data = EvaluationData(self.metric, rows, challenger, older=older_rows, artifact_dir=artifact_dir)
+        challenger_value = rows.score(self.metric, "challenger")
+        champion_value = rows.score(self.metric, "champion") if rows.champion is not None else None
         comparison = Comparison(
             metric=self.metric.name,
             higher_is_better=self.metric.higher_is_better,
             challenger=challenger_value,
             champion=champion_value,
             rows=len(y),
+            data=data,
         )
         results = tuple(gate.check(comparison) for gate in self.gates)
         failed = [result for result in results if not result.passed]

@@ -14,20 +14,28 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifelong.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lifelong.evaluation.data import EvaluationData
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Challenger and champion measured on the same rows (``champion`` is None without one)."""
+    """Challenger and champion measured on the same rows (``champion`` is None without one).
+
+    ``data`` carries the scored rows themselves (probabilities, labels, the held-out frame,
+    an older window, the artifact) for the gates that need more than the two numbers.
+    """
 
     metric: str
     higher_is_better: bool
     challenger: float
     champion: float | None
     rows: int
+    data: EvaluationData | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,11 @@ class GateResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def needs_data(kind: str) -> GateResult:
+    """The failed result of a gate given a comparison without its scored rows."""
+    return GateResult(kind, False, f"{kind}: needs the scored held-out rows, got only the two metric values")
 
 
 class Gate(ABC):
@@ -97,4 +110,4 @@ class MinimumRowsGate(Gate):
         return GateResult(self.kind, passed, reason, {"rows": comparison.rows, "required": self.rows})
 
 
-__all__ = ["Comparison", "Gate", "GateResult", "MinimumRowsGate", "NotWorseGate"]
+__all__ = ["Comparison", "Gate", "GateResult", "MinimumRowsGate", "NotWorseGate", "needs_data"]

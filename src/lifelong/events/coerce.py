@@ -107,7 +107,9 @@ def to_int(
     problems = [_messages(series, wrong, lambda v: f"expected an integer, got {show(v)}")]
     fractional = numbers.notna() & ((numbers % 1 != 0) | ~np.isfinite(numbers))
     problems.append(_messages(series, fractional, lambda v: f"expected an integer, got {show(v)}"))
-    ok = numbers.notna() & ~fractional
+    huge = numbers.notna() & ~fractional & (numbers.abs() >= 2.0**63)
+    problems.append(_messages(series, huge, lambda v: f"expected a 64-bit integer, got {show(v)}"))
+    ok = numbers.notna() & ~fractional & ~huge
     problems.extend(_bounds(series, numbers, ok, low, high))
     messages = _combine(problems)
     keep = ok & ~numbers.index.isin(messages.index)
@@ -150,7 +152,9 @@ def to_bool(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Booleans; also 0/1 and the words true/false, yes/no, t/f, y/n (any case)."""
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.astype("boolean"), pd.Series(dtype=object)
-    values = series.map(_boolean, na_action="ignore")
+    mapped = series.map(_boolean, na_action="ignore")  # all-None may come back as NaT
+    values = pd.Series(mapped.to_numpy(dtype=object), index=series.index, dtype=object)
+    values = values.where(mapped.notna(), None)
     wrong = series.notna() & values.isna()
     messages = _messages(series, wrong, lambda v: f"expected a boolean, got {show(v)}")
     return values.astype("boolean"), messages

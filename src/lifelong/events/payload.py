@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date, datetime
 from typing import Any
@@ -51,7 +52,10 @@ def show(value: Any) -> str:
 
 def to_json(value: Any) -> str:
     """``value`` as compact JSON text; values JSON cannot hold are written as strings."""
-    return orjson.dumps(value, default=_default, option=_OPTIONS).decode("utf-8")
+    try:
+        return orjson.dumps(value, default=_default, option=_OPTIONS).decode("utf-8")
+    except orjson.JSONEncodeError:  # integers beyond 64 bits: the standard encoder holds them
+        return json.dumps(value, default=_default, separators=(",", ":"), ensure_ascii=False)
 
 
 def rows_to_json(frame: pd.DataFrame) -> list[str]:

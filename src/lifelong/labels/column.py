@@ -21,7 +21,7 @@ Examples
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -53,15 +53,24 @@ def tidy_labels(values: pd.Series) -> pd.Series:
 class ColumnLabeler(Labeler):
     """The label is the column ``column`` of the events of ``stream``; a missing value waits.
 
-    The label column is moved to ``label`` (and removed from the features); its time is the
-    event's time.
+    The label column is moved to ``label`` (and removed from the features). A label becomes
+    known ``delay`` after its event (0 by default), so a replay sees labels only once they
+    would really have arrived.
     """
 
-    def __init__(self, column: str, *, stream: str = "events") -> None:
+    def __init__(self, column: str, *, stream: str = "events", delay: timedelta = timedelta(0)) -> None:
         if not isinstance(column, str) or not column:
             raise ConfigError(f"column: expected a column name, got {column!r}")
+        if not isinstance(delay, timedelta) or delay < timedelta(0):
+            raise ConfigError(f"delay: expected a duration >= 0, got {delay!r}")
         self._column = column
         self._stream = check_stream_name(stream)
+        self._delay = delay
+
+    @property
+    def delay(self) -> timedelta:
+        """How long after its event a label arrives."""
+        return self._delay
 
     def label(
         self,
@@ -79,12 +88,13 @@ class ColumnLabeler(Labeler):
                     f"got columns {list(events.columns)}"
                 )
             events = events.assign(**{self._column: pd.Series(dtype="float64")})
-        known = events[self._column].notna() & (events[EVENT_TIME] <= pd.Timestamp(utc(now)))
+        cutoff = pd.Timestamp(utc(now)) - self._delay
+        known = events[self._column].notna() & (events[EVENT_TIME] <= cutoff)
         frame = events.loc[known].reset_index(drop=True)
         labels = tidy_labels(frame[self._column])
         frame = frame.drop(columns=[self._column])
         frame[LABEL] = labels
-        frame[LABEL_TIME] = frame[EVENT_TIME]
+        frame[LABEL_TIME] = frame[EVENT_TIME] + self._delay
         frame[LABEL_SOURCE] = pd.Series("column", index=frame.index, dtype="str")
         stats = {
             "rows": len(frame),
@@ -92,7 +102,7 @@ class ColumnLabeler(Labeler):
             "late_updates": 0,
             "too_late": 0,
             "duplicates": 0,
-            **delay_stats(np.zeros(len(frame))),
+            **delay_stats(np.full(len(frame), self._delay.total_seconds())),
         }
         return LabeledWindow(frame=frame, stats=stats)
 

@@ -22,13 +22,28 @@ from lifelong.errors import ConfigError
 from lifelong.learners.base import FloatArray, Learner
 from lifelong.learners.lightgbm import LightGBMLearner
 from lifelong.learners.manifest import MANIFEST, read_manifest
+from lifelong.learners.river import RiverLearner
 from lifelong.learners.sklearn import SklearnLearner
+from lifelong.learners.torch_embedding import TorchEmbeddingLearner
+from lifelong.learners.torch_mlp import TorchMLPLearner
+from lifelong.learners.xgboost import XGBoostLearner
 from lifelong.plugins import PluginRegistry
+from lifelong.registry.signing import Signer
 
 
 def learner_registry() -> PluginRegistry[Learner]:
     """A new registry of the built-in learner kinds (entry points ``lifelong.learner`` too)."""
-    return PluginRegistry("learner", {"sklearn": SklearnLearner, "lightgbm": LightGBMLearner})
+    return PluginRegistry(
+        "learner",
+        {
+            "sklearn": SklearnLearner,
+            "lightgbm": LightGBMLearner,
+            "xgboost": XGBoostLearner,
+            "river": RiverLearner,
+            "torch_mlp": TorchMLPLearner,
+            "torch_embedding": TorchEmbeddingLearner,
+        },
+    )
 
 
 LEARNERS: PluginRegistry[Learner] = learner_registry()
@@ -58,10 +73,22 @@ def build_learner(
         raise ConfigError(f"learner: {exc}") from exc
 
 
-def load_learner(directory: Path, *, registry: PluginRegistry[Learner] | None = None) -> Learner:
-    """Read a learner saved by ``Learner.save``, whichever its kind (from ``learner.json``)."""
+def load_learner(
+    directory: Path,
+    *,
+    registry: PluginRegistry[Learner] | None = None,
+    signer: Signer | None = None,
+) -> Learner:
+    """Read a learner saved by ``Learner.save``, whichever its kind (from ``learner.json``).
+
+    ``signer`` (the registry's key) is passed to the kinds whose ``load`` verifies signed
+    state (River); the other kinds ignore it.
+    """
     manifest = read_manifest(directory)
-    return (registry or LEARNERS).get(manifest["kind"]).load(directory)
+    cls = (registry or LEARNERS).get(manifest["kind"])
+    if signer is not None and "signer" in inspect.signature(cls.load).parameters:
+        return cls.load(directory, signer=signer)  # type: ignore[call-arg]
+    return cls.load(directory)
 
 
 __all__ = [
@@ -70,7 +97,11 @@ __all__ = [
     "FloatArray",
     "Learner",
     "LightGBMLearner",
+    "RiverLearner",
     "SklearnLearner",
+    "TorchEmbeddingLearner",
+    "TorchMLPLearner",
+    "XGBoostLearner",
     "build_learner",
     "load_learner",
 ]

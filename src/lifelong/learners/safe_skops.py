@@ -24,8 +24,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from lifelong.errors import ArtifactError, UnsafeArtifactError
 
 ALLOWED_PREFIXES: tuple[str, ...] = ("sklearn.", "numpy.", "scipy.sparse.")
@@ -57,6 +55,7 @@ def is_allowed_type(name: str) -> bool:
 
 def dump_skops(obj: Any, path: Path) -> None:
     """Write ``obj`` to ``path`` in the skops format."""
+    import skops.io as sio  # imported here: skops walks every installed estimator at import
     try:
         sio.dump(obj, path)
     except (TypeError, ValueError, OSError) as exc:
@@ -65,6 +64,7 @@ def dump_skops(obj: Any, path: Path) -> None:
 
 def load_skops(path: Path) -> Any:
     """Read a skops file, refusing any type outside the allow-list."""
+    import skops.io as sio
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

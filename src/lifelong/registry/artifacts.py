@@ -210,6 +210,10 @@ class ArtifactStore:
         """Store ``data``; return its sha256 (hex). Storing known content is a no-op."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise ConfigError(f"data: expected bytes, got {type(data).__name__}")
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.path_of(sha)
+        if target.is_file() and not target.is_symlink() and self._content_ok(target, sha):
+            return sha  # already stored and verified: no copy, no fsync
         return self._write_stream(iter([bytes(data)]))[0]
 
     def put_file(self, path: Path) -> str:
@@ -224,9 +228,22 @@ class ArtifactStore:
         if not stat.S_ISREG(info.st_mode):
             kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "a special file"
             raise UnsafeArtifactError(f"path: expected a regular file, got {kind} at {path}")
+        known = self._stored_copy(path, info.st_size)
+        if known is not None:  # content already stored and verified: no copy, no fsync
+            return known
         fd = _open_no_follow(path)
         with os.fdopen(fd, "rb") as handle:
             return self._write_stream(iter(lambda: handle.read(_CHUNK), b""))
+
+    def _stored_copy(self, path: Path, size: int) -> tuple[str, int] | None:
+        """``(sha, size)`` when a verified blob with the content of ``path`` is already stored."""
+        if size > 64 * _CHUNK:  # big files: one pass that copies while hashing is cheaper
+            return None
+        sha = self._hash_path(path)
+        target = self.path_of(sha)
+        if target.is_file() and not target.is_symlink() and self._content_ok(target, sha):
+            return sha, size
+        return None
 
     def put_directory(self, src: Path) -> str:
         """Store every regular file under ``src`` and a manifest; return the manifest's sha256.

@@ -33,6 +33,7 @@ from lifelong.registry.queries import (
     version_row,
 )
 from lifelong.registry.schema import alias_history, aliases, models, versions
+from lifelong.registry.signing import Signer
 from lifelong.registry.types import AliasChange, Iteration, Lineage, ModelVersion
 
 
@@ -105,6 +106,11 @@ class Registry:
     def __repr__(self) -> str:
         return f"Registry(url={self.url!r}, artifacts={self.artifacts!r})"
 
+    @property
+    def signer(self) -> Signer:
+        """The HMAC key of this installation (``signing.key`` beside the artifact root), for signed formats."""
+        return Signer.from_file(self.artifacts.root.parent / "signing.key")
+
     def close(self) -> None:
         """Release the database connections."""
         self._db.close()
@@ -129,17 +135,23 @@ class Registry:
         lineage: Lineage,
         learner_kind: str,
         metrics: dict[str, Any] | None = None,
+        evaluation: dict[str, Any] | None = None,
+        status: str = "registered",
     ) -> ModelVersion:
         """Store ``artifact_dir`` and record a new version of ``model``.
 
         A data iteration with a parent keeps the parent's MAJOR and takes the next MINOR of
         that MAJOR (1.0 → 1.1 → 1.2); a model iteration, or a version without a parent,
-        starts the next MAJOR at MINOR 0 (the first version is 1.0).
+        starts the next MAJOR at MINOR 0 (the first version is 1.0). ``evaluation`` and
+        ``status`` are written in the same transaction (a report computed before registering
+        is never lost to a crash).
         """
         model = check_model(model)
         columns = lineage_columns(lineage)
         learner_kind = check_text(learner_kind, field="learner_kind", max_length=100)
         metrics_json = mapping({} if metrics is None else metrics, field="metrics")
+        evaluation_json = mapping({} if evaluation is None else evaluation, field="evaluation")
+        status = check_status(status)
         parent = lineage.parent
         if parent is not None:
             self.get(model, parent)  # fail before storing anything
@@ -171,8 +183,8 @@ class Registry:
                 "version": format_version(major, minor),
                 **columns,
                 "metrics": metrics_json,
-                "evaluation": {},
-                "status": "registered",
+                "evaluation": evaluation_json,
+                "status": status,
                 "artifact_sha256": artifact_sha,
                 "learner_kind": learner_kind,
                 "created_at": now,

@@ -1,7 +1,8 @@
 """Admin API of the prediction server: promote and roll back, behind a bearer token.
 
-After a successful action the catalog is refreshed at once, so the next prediction is answered
-by the new champion (the response says which version serves, and any load error).
+The move runs inside :meth:`ModelCatalog.swap`: the new version is loaded first and published
+as the move commits, so a prediction that starts after the move is answered by the new
+champion (the response says which version serves, and any load error).
 
 Examples
 --------
@@ -76,13 +77,19 @@ def add_admin_routes(
             if isinstance(body, PromoteRequest):
                 version, reason = body.version, body.reason
                 await run_in_threadpool(
-                    lambda: admin.promote(name, version, actor=actor, reason=reason)
+                    lambda: catalog.swap(
+                        name,
+                        lambda: admin.promote(name, version, actor=actor, reason=reason),
+                        version=version,
+                    )
                 )
                 champion = version
             else:
                 reason = body.reason if isinstance(body, RollbackRequest) else ""
                 champion = await run_in_threadpool(
-                    lambda: admin.rollback(name, actor=actor, reason=reason)
+                    lambda: catalog.swap(
+                        name, lambda: admin.rollback(name, actor=actor, reason=reason)
+                    )
                 )
         except pydantic.ValidationError as exc:
             return error_response(422, *validation_message(exc.errors()))

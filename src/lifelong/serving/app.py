@@ -33,7 +33,7 @@ from lifelong.serving.admin import add_admin_routes
 from lifelong.serving.http import check_bearer, error_response, json_response, token_bytes
 from lifelong.serving.limits import RequestGuard, load_json
 from lifelong.serving.metrics import CONTENT_TYPE, ServingMetrics
-from lifelong.serving.model import AdminActions, PredictionResult
+from lifelong.serving.model import AdminActions, PredictionResult, ServedModel
 from lifelong.serving.oip import (
     check_compatible,
     infer_response,
@@ -41,8 +41,12 @@ from lifelong.serving.oip import (
     model_metadata,
     parse_infer_request,
 )
+from lifelong.serving.routing import RoutingTable
+from lifelong.serving.routing_api import add_routing_routes, unit_id
+from lifelong.serving.routing_metrics import RoutingCollector
 from lifelong.serving.schemas import PredictRequest, validation_message
 from lifelong.serving.service import PredictionService
+from lifelong.serving.shadow import ShadowExecutor
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ def create_app(
     max_json_depth: int = 32,
     allowed_hosts: Sequence[str] = ("127.0.0.1", "localhost", "testserver"),
     manage_lifecycle: bool = True,
+    routing: RoutingTable | None = None,
 ) -> FastAPI:
     """Build the prediction server around ``service``.
 
@@ -78,6 +83,9 @@ def create_app(
     manage_lifecycle
         Start the catalog's polling thread and the log's flush thread on startup, stop and
         drain them on shutdown.
+    routing
+        Live tests of challengers (shadow, canary, A/B, bandit, interleaving); by default a
+        table over the catalog's loader whose promotions go through ``admin``.
     """
     if admin is not None and admin_token is None:
         raise ConfigError(
@@ -93,6 +101,11 @@ def create_app(
     api_secret = token_bytes("api_token", api_token)
     catalog = service.catalog
     metrics = ServingMetrics(catalog=catalog, logger=service.logger)
+    if routing is None:
+        shadow = ShadowExecutor(PredictionService(catalog, None, extra="ignore"), None)
+        routing = RoutingTable(service, loader=catalog.loader, actions=admin, shadow=shadow)
+    table = routing
+    metrics.registry.register(RoutingCollector(table))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,10 +113,12 @@ def create_app(
             await run_in_threadpool(catalog.start)
             if service.logger is not None:
                 service.logger.start()
+            table.start()
         try:
             yield
         finally:
             if manage_lifecycle:
+                table.stop()
                 catalog.stop()
                 if service.logger is not None:
                     try:
@@ -126,6 +141,8 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/v2"):  # the Open Inference Protocol's error object
+            return json_response({"error": str(exc.detail)}, exc.status_code, dict(exc.headers or {}))
         return json_response(
             {"error": str(exc.detail), "field": None}, exc.status_code, dict(exc.headers or {})
         )
@@ -197,10 +214,13 @@ def create_app(
         try:
             payload = load_json(await request.body(), max_depth=max_json_depth)
             parsed = parse_infer_request(payload)
-            served = service.resolve(name, version)
-            served_version = served.version
-            check_compatible(parsed, served)
-            result = service.predict_columns(served, parsed.columns, parsed.id)
+
+            def run(served: ServedModel) -> PredictionResult:
+                check_compatible(parsed, served)
+                return service.predict_columns(served, parsed.columns, parsed.id)
+
+            result = table.answer(name, version, unit_id(request, payload), run)
+            served_version = result.version
             rows = len(result.labels)
             response = answered(result, infer_response(result, parsed.outputs))
         except NotFoundError as exc:
@@ -245,9 +265,13 @@ def create_app(
             payload = load_json(await request.body(), max_depth=max_json_depth)
             body = PredictRequest.model_validate(payload)
             model = body.model
-            served = service.resolve(model)
-            served_version = served.version
-            result = service.predict_rows(served, body.rows, body.request_id)
+            result = table.answer(
+                model,
+                None,
+                unit_id(request, None),
+                lambda served: service.predict_rows(served, body.rows, body.request_id),
+            )
+            served_version = result.version
             rows = len(result.labels)
             response = answered(
                 result,
@@ -290,6 +314,10 @@ def create_app(
         @app.post("/admin/models/{name}/{action}")
         async def admin_disabled(name: str, action: str) -> Response:
             return error_response(404, "admin actions: not configured on this server")
+
+    add_routing_routes(
+        app, table, admin_token=admin_secret, api_token=api_secret, max_json_depth=max_json_depth
+    )
 
     @app.get("/metrics")
     async def prometheus() -> Response:

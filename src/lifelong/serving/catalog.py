@@ -4,6 +4,9 @@ Readers call :meth:`ModelCatalog.get`, one dictionary lookup on an immutable map
 (the polling thread, or :meth:`ModelCatalog.refresh` after an admin action) loads the new
 version completely, then publishes a new mapping in one reference assignment: a request that
 already holds the old :class:`ServedModel` finishes on it, and no request sees a half-loaded one.
+An alias move made through the server (:meth:`ModelCatalog.swap`) loads the target first, then
+holds new lookups of that model for the few milliseconds of the commit, so no request that
+starts after the move is answered by the version it replaced.
 
 Examples
 --------
@@ -24,11 +27,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType, TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from lifelong.clock import Clock, SystemClock
 from lifelong.errors import ConfigError, NotFoundError
@@ -37,6 +41,9 @@ from lifelong.serving.model import ModelLoader, ServedModel
 log = logging.getLogger(__name__)
 
 _MAX_BACKOFF_SECONDS = 30.0
+_RECENT_VERSIONS = 8
+_MAX_SWAP_WAIT_SECONDS = 10.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,13 +102,23 @@ class ModelCatalog:
         self._listed: frozenset[str] = frozenset()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._recent: OrderedDict[tuple[str, str], ServedModel] = OrderedDict()
+        self._held: frozenset[str] = frozenset()
+        self._swapped = threading.Condition(threading.Lock())
         self.load_failures = 0
         self.swaps = 0
 
     # -- readers -------------------------------------------------------------------------------
 
+    @property
+    def loader(self) -> ModelLoader:
+        """Where versions come from (challengers are loaded through it too)."""
+        return self._loader
+
     def get(self, model: str) -> ServedModel:
         """The model version answering now; the error lists the models being served."""
+        if model in self._held:
+            self._wait_swap(model)
         served = self._entries.get(model)
         if served is not None:
             return served
@@ -147,6 +164,45 @@ class ModelCatalog:
         Returns the version serving after the check, or None when the model has no champion.
         """
         return self._check(model, force=True)
+
+    def swap(self, model: str, commit: Callable[[], T], *, version: str | None = None) -> T:
+        """Run ``commit`` (a move of the champion alias) and serve its result at once.
+
+        ``version``, the expected new champion, is loaded before the move. While ``commit``
+        runs and the new version is published, lookups of ``model`` wait (a few milliseconds;
+        requests already answering finish on the old version), so every request that starts
+        after the move is answered by the new champion. Load errors are logged and left to
+        :meth:`refresh`, which the admin API calls next and which reports them.
+        """
+        if version is not None:
+            try:
+                self._remember(self._loader.load(model, version))
+            except Exception:  # the commit will refuse an unknown version with a clear error
+                log.debug("model catalog: preloading %r %s failed", model, version, exc_info=True)
+        with self._swapped:
+            self._held = self._held | {model}
+        try:
+            result = commit()
+            try:
+                self._check(model, force=False)
+            except Exception:
+                log.exception("model catalog: following the move of %r failed", model)
+            return result
+        finally:
+            with self._swapped:
+                self._held = self._held - {model}
+                self._swapped.notify_all()
+
+    def _wait_swap(self, model: str) -> None:
+        with self._swapped:
+            self._swapped.wait_for(lambda: model not in self._held, timeout=_MAX_SWAP_WAIT_SECONDS)
+
+    def _remember(self, served: ServedModel) -> None:
+        with self._publish_lock:
+            self._recent[(served.model, served.version)] = served
+            self._recent.move_to_end((served.model, served.version))
+            while len(self._recent) > _RECENT_VERSIONS:
+                self._recent.popitem(last=False)
 
     def refresh_all(self) -> None:
         """Check every model the loader lists; drop models it no longer lists."""
@@ -227,7 +283,9 @@ class ModelCatalog:
             if failure is not None and not force and time.monotonic() < failure.retry_at:
                 return current
             try:
-                served = self._loader.load(model, version)
+                with self._publish_lock:
+                    recent = self._recent.get(key)
+                served = recent if recent is not None else self._loader.load(model, version)
                 if served.model != model or served.version != version:
                     raise NotFoundError(
                         f"loader.load({model!r}, {version!r}): expected that model and version, "
@@ -277,6 +335,10 @@ class ModelCatalog:
                 entries[model] = served
                 loaded[model] = self._clock.now()
                 self.swaps += 1
+                self._recent[(model, served.version)] = served  # a rollback returns at once
+                self._recent.move_to_end((model, served.version))
+                while len(self._recent) > _RECENT_VERSIONS:
+                    self._recent.popitem(last=False)
             self._loaded_at = MappingProxyType(loaded)
             self._entries = MappingProxyType(entries)
 

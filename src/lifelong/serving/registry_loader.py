@@ -79,7 +79,7 @@ class RegistryModelLoader:
     def load(self, model: str, version: str) -> ServedModel:
         with tempfile.TemporaryDirectory(prefix="lifelong-serve-") as tmp:
             path = self.registry.load_artifact(model, version, Path(tmp) / "bundle")
-            bundle = ModelBundle.load(path)
+            bundle = ModelBundle.load(path, signer=self.registry.signer)
         return served_from_bundle(model, version, bundle)
 
 

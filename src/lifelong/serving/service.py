@@ -20,7 +20,7 @@ lifelong.errors.ValidationError: x1: expected a finite number (FP64), got 'abc' 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
@@ -41,6 +41,7 @@ from lifelong.serving.validation import (
 )
 
 EventTimesLike: TypeAlias = Sequence[Any] | NDArray[Any] | pd.Series
+Observer: TypeAlias = Callable[[ServedModel, Mapping[str, NDArray[Any]], PredictionResult], None]
 _MISSING = object()
 _MAX_ID_LENGTH = 200
 
@@ -85,6 +86,15 @@ class PredictionService:
         self._logger = logger
         self._clock = clock or SystemClock()
         self._extra = extra
+        self._observers: tuple[Observer, ...] = ()
+
+    def add_observer(self, observer: Observer) -> None:
+        """Call ``observer(served, inputs, result)`` after every answered prediction.
+
+        Observers run on the request path: they must be quick (the router's shadow copies only
+        enqueue work for a background thread) and must not raise.
+        """
+        self._observers = (*self._observers, observer)
 
     @property
     def catalog(self) -> ModelCatalog:
@@ -254,6 +264,8 @@ class PredictionService:
         )
         if self._logger is not None:
             self._logger.log(result, arrays, event_time=self._clock.now() if when is None else when)
+        for observer in self._observers:
+            observer(served, arrays, result)
         return result
 
 

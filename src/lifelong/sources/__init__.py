@@ -1,15 +1,28 @@
-"""Sources: where events come from (files here; Kafka, Redis Streams and SQL beside them).
+"""Sources: where events come from — files, Kafka, Redis Streams and SQL tables.
 
 Examples
 --------
->>> from lifelong.sources import FileSource, Source
->>> issubclass(FileSource, Source)
+>>> from lifelong.sources import FileSource, KafkaSource, RedisStreamsSource, Source, SqlSource
+>>> all(issubclass(kind, Source) for kind in (FileSource, KafkaSource, RedisStreamsSource, SqlSource))
 True
 """
 
 from __future__ import annotations
 
 from lifelong.sources.base import Source
+from lifelong.sources.errors import SourceUnavailableError
 from lifelong.sources.files import FileSource
+from lifelong.sources.kafka import KafkaSource
+from lifelong.sources.messages import decode_messages
+from lifelong.sources.redis_streams import RedisStreamsSource
+from lifelong.sources.sql import SqlSource
 
-__all__ = ["FileSource", "Source"]
+__all__ = [
+    "FileSource",
+    "KafkaSource",
+    "RedisStreamsSource",
+    "Source",
+    "SourceUnavailableError",
+    "SqlSource",
+    "decode_messages",
+]

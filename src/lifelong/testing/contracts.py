@@ -194,16 +194,27 @@ def check_save_load_round_trip(factory: LearnerFactory) -> None:
         )
 
 
+def _is_pickle(head: bytes) -> bool:
+    """Whether ``head`` (a file's first bytes) starts a binary pickle (protocol 2 or above).
+
+    A safetensors file starts with its header's length (8 bytes, little-endian) and then
+    ``{``; that length's first byte may happen to be 0x80, so such a file is not a pickle.
+    """
+    if head[:1] != bytes([PICKLE_PROTOCOL_BYTE]):
+        return False
+    return not (len(head) > 8 and head[8:9] == b"{")
+
+
 def _pickled_members(path: Path) -> list[str]:
     found = []
     with path.open("rb") as handle:
-        if handle.read(1) == bytes([PICKLE_PROTOCOL_BYTE]):
+        if _is_pickle(handle.read(9)):
             found.append(str(path))
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             for member in archive.namelist():
                 with archive.open(member) as handle:
-                    if handle.read(1) == bytes([PICKLE_PROTOCOL_BYTE]):
+                    if _is_pickle(handle.read(9)):
                         found.append(f"{path}!{member}")
     return found
 
@@ -348,6 +359,53 @@ def check_refuses_mismatched_features(factory: LearnerFactory) -> None:
         )
 
 
+def _finite_distribution(learner: Learner, X: NDArray[np.float64], what: str) -> None:
+    proba = learner.predict_proba(X)
+    if not (np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-6)):
+        raise AssertionError(
+            f"{_name(learner)}: {what} gave non-finite or unnormalised probabilities"
+        )
+
+
+def check_non_finite_features(factory: LearnerFactory) -> None:
+    """NaN or inf in ``X`` is handled (valid probabilities) or refused with a LifelongError.
+
+    The feature pipeline applies the configured policy (``missing: impute`` or ``error``)
+    before a learner sees the rows; a learner must still never answer with NaN probabilities
+    nor leak a raw library error, whether the bad value comes at ``fit`` or at prediction.
+    """
+    X, y = drifting_binary()
+    for bad in (np.nan, np.inf):
+        dirty = X.copy()
+        dirty[5, 1] = bad
+        learner = factory()
+        try:
+            learner.fit(dirty, y)
+        except LifelongError:
+            pass
+        except Exception as exc:
+            raise AssertionError(
+                f"{_name(learner)}: fit on a row with {bad} raised {type(exc).__name__}: {exc}; "
+                "expected it to be handled or refused with a LifelongError"
+            ) from exc
+        else:
+            _finite_distribution(learner, _probe(), f"fit on a row with {bad}")
+        fitted = _fitted(factory)
+        probe = _probe()
+        probe[2, 0] = bad
+        try:
+            _finite_distribution(fitted, probe, f"predict_proba on a row with {bad}")
+        except LifelongError:
+            continue
+        except AssertionError:
+            raise
+        except Exception as exc:
+            raise AssertionError(
+                f"{_name(fitted)}: predict_proba on a row with {bad} raised "
+                f"{type(exc).__name__}: {exc}; expected it to be handled or a LifelongError"
+            ) from exc
+
+
 def learner_checks() -> list[LearnerCheck]:
     """Every learner contract check, in a stable order."""
     return [
@@ -366,6 +424,7 @@ def learner_checks() -> list[LearnerCheck]:
         check_predict_is_pure,
         check_single_row,
         check_refuses_mismatched_features,
+        check_non_finite_features,
     ]
 
 
@@ -388,6 +447,7 @@ __all__ = [
     "check_fit_predict_shapes",
     "check_is_fitted_flips",
     "check_learner",
+    "check_non_finite_features",
     "check_params_are_json",
     "check_predict_is_pure",
     "check_probabilities",

@@ -19,6 +19,7 @@ from lifelong.errors import ArtifactError, IncompatibleParentError
 from lifelong.features import FeaturePipeline
 from lifelong.learners import load_learner
 from lifelong.learners.base import Learner
+from lifelong.registry.signing import Signer
 
 SPEC_FILE = "spec.json"
 LEARNER_DIR = "learner"
@@ -64,13 +65,16 @@ class ModelBundle:
         (directory / SPEC_FILE).write_text(json.dumps(self.spec(), sort_keys=True, indent=1, default=str))
 
     @classmethod
-    def load(cls, directory: Path) -> ModelBundle:
-        """Read a bundle written by :meth:`save` (the registry has already verified its hashes)."""
+    def load(cls, directory: Path, *, signer: Signer | None = None) -> ModelBundle:
+        """Read a bundle written by :meth:`save` (the registry has already verified its hashes).
+
+        ``signer`` is the registry's key, needed by learners whose state is signed (River).
+        """
         try:
             spec = json.loads((directory / SPEC_FILE).read_text())
         except (OSError, ValueError) as exc:
             raise ArtifactError(f"{directory / SPEC_FILE}: expected a readable JSON spec: {exc}") from exc
-        learner = load_learner(directory / LEARNER_DIR)
+        learner = load_learner(directory / LEARNER_DIR, signer=signer)
         return cls(
             learner=learner,
             features=FeaturePipeline.from_dict(spec["features"]),

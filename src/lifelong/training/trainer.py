@@ -27,6 +27,7 @@ class TrainingSpec:
     label: str = "label"
     passthrough: tuple[str, ...] = ()
     min_rows: int = 1
+    weight: str | None = "sample_weight"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,11 @@ class Trainer:
             raise DataError(f"training rows: expected at least {spec.min_rows} labeled rows, got {len(labeled)}")
         X = spec.features.transform(labeled)
         y = labeled[spec.label].to_numpy()
+        weights = (
+            labeled[spec.weight].to_numpy(dtype="float64")
+            if spec.weight is not None and spec.weight in labeled.columns
+            else None
+        )
         same_shape = parent is not None and parent.model_hash == spec.model_hash
         if mode is TrainingMode.STATEFUL and parent is not None and not same_shape:
             raise IncompatibleParentError(
@@ -81,10 +87,10 @@ class Trainer:
         try:
             if stateful and parent is not None:
                 learner = parent.learner
-                learner.update(X, y)
+                learner.update(X, y, sample_weight=weights)
             else:
                 learner = spec.learner_factory()
-                learner.fit(X, y)
+                learner.fit(X, y, sample_weight=weights)
         except LifelongError:
             raise
         except Exception as exc:  # a library failure becomes a TrainingError naming the cause

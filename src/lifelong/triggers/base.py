@@ -5,7 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lifelong.monitoring.context import MonitorContext
 
 
 @dataclass(frozen=True)
@@ -26,15 +29,23 @@ class TriggerState:
 
 @dataclass(frozen=True)
 class Decision:
-    """Whether to train, which trigger decided, and why (recorded on the version it produces)."""
+    """Whether to train, which trigger decided, and why (recorded on the version it produces).
+
+    ``firing_id`` identifies the occasion a firing answers (see :mod:`lifelong.triggers.firing`):
+    the loop trains at most one update per firing id, even across crashes and restarts.
+    """
 
     fire: bool
     kind: str
     reason: str
     details: dict[str, Any] = field(default_factory=dict)
+    firing_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"fire": self.fire, "kind": self.kind, "reason": self.reason, "details": self.details}
+        data = {"fire": self.fire, "kind": self.kind, "reason": self.reason, "details": self.details}
+        if self.firing_id is not None:
+            data["firing_id"] = self.firing_id
+        return data
 
 
 class Trigger(ABC):
@@ -43,6 +54,13 @@ class Trigger(ABC):
     kind: str
     needs_labeled_rows: bool = False
     """Whether :meth:`check` reads ``labeled_rows`` (counting them costs a store scan)."""
+
+    def observe(self, context: MonitorContext, now: datetime) -> dict[str, Any]:
+        """Measurements this trigger needs in ``TriggerState.extra`` (drift, performance, costs).
+
+        Called by the loop before :meth:`check`; triggers that need no data return ``{}``.
+        """
+        return {}
 
     @abstractmethod
     def check(self, state: TriggerState) -> Decision:

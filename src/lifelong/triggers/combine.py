@@ -15,12 +15,15 @@ False
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 from lifelong.durations import format_duration
 from lifelong.errors import ConfigError
 from lifelong.triggers.base import Decision, Trigger, TriggerState
+
+if TYPE_CHECKING:
+    from lifelong.monitoring.context import MonitorContext
 
 
 class CombinedTrigger(Trigger):
@@ -43,6 +46,13 @@ class CombinedTrigger(Trigger):
         self.needs_labeled_rows = any(trigger.needs_labeled_rows for trigger in self.triggers)
         self.combine = combine
         self.cooldown = cooldown
+
+    def observe(self, context: MonitorContext, now: datetime) -> dict[str, Any]:
+        """What every combined trigger needs, merged (each trigger uses its own keys)."""
+        merged: dict[str, Any] = {}
+        for trigger in self.triggers:
+            merged.update(trigger.observe(context, now))
+        return merged
 
     def check(self, state: TriggerState) -> Decision:
         if state.last_fired_at is not None and state.now - state.last_fired_at < self.cooldown:

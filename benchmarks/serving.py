@@ -1,0 +1,427 @@
+"""Serving: the same scikit-learn model behind `lifelong serve` and MLServer 1.7, one worker each.
+
+Both servers run as separate processes on the loopback (MLServer in its own virtual
+environment: it pins FastAPI < 0.116). One load generator drives both with single-row Open
+Inference Protocol requests, each in the shape the server's own model metadata declares
+(lifelong: one tensor per feature; MLServer's scikit-learn runtime: one ``[1, k]`` tensor).
+
+Measured: the most requests per second each server answers (``wrk`` with 32 connections
+when it is installed, else an asyncio/httpx closed loop), p99 latency at a fixed 500
+requests per second (open loop, latency counted from the scheduled send time), the
+throughput cost of shadowing two challengers, and failed requests while the champion is
+promoted and rolled back 20 times under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import yaml
+
+from benchmarks.common import ROOT, peer_python
+
+MLSERVER_REQUIREMENTS = ("mlserver==1.7.1", "mlserver-sklearn==1.7.1", "scikit-learn==1.6.1", "numpy<2.3")
+FEATURES = ("x1", "x2", "x3", "x4")
+TOKEN = "bench-admin-token"
+SEED = 7
+
+TRAIN = """
+import sys, joblib, numpy as np
+from sklearn.linear_model import LogisticRegression
+rng = np.random.default_rng(int(sys.argv[2]))
+X = rng.normal(size=(2000, 4)); y = (X @ np.array([1.0, -0.5, 0.25, 0.0]) + rng.normal(size=2000) > 0).astype(int)
+joblib.dump(LogisticRegression().fit(X, y), sys.argv[1])
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def training_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(2000, 4))
+    y = (X @ np.array([1.0, -0.5, 0.25, 0.0]) + rng.normal(size=2000) > 0).astype(int)
+    return X, y
+
+
+def lifelong_project(root: Path) -> Path:
+    """A registry with champion 1.0 and versions 1.1, 1.2 of the same logistic regression family."""
+    from lifelong.features import FeaturePipeline
+    from lifelong.learners import build_learner
+    from lifelong.registry import Registry
+    from lifelong.registry.types import Iteration, Lineage, TrainingMode
+    from lifelong.training import ModelBundle
+
+    home = root / "home"
+    spec = {
+        "name": "m",
+        "home": str(home),
+        "source": {"kind": "file", "path": str(root / "none.csv"), "timestamp": "ts"},
+        "labels": {"kind": "column", "column": "y"},
+        "features": {"kind": "tabular", "numeric": list(FEATURES)},
+        "model": {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"},
+    }
+    config = root / "lifelong.yaml"
+    config.write_text(yaml.safe_dump(spec))
+    registry = Registry.open(home)
+    parent = None
+    for seed in (SEED, SEED + 1, SEED + 2):
+        X, y = training_data(seed)
+        learner = build_learner("sklearn", {"estimator": "sklearn.linear_model.LogisticRegression", "params": {}})
+        learner.fit(X, y)
+        bundle = ModelBundle(learner=learner, features=FeaturePipeline(numeric=FEATURES), model_hash="bench")
+        lineage = Lineage(parent, TrainingMode.STATELESS, Iteration.DATA if parent else Iteration.MODEL, None, "bench", "bench", None, {})
+        with tempfile.TemporaryDirectory() as tmp:
+            bundle.save(Path(tmp))
+            version = registry.register("m", Path(tmp), lineage=lineage, learner_kind="sklearn").version
+        parent = parent or version
+    registry.set_alias("m", "champion", "1.0", actor="bench", reason="benchmark")
+    registry.close()
+    return config
+
+
+@contextmanager
+def process(command: list[str], *, env: dict[str, str], cwd: Path, ready_url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{command[:3]} exited with {proc.returncode}: {log.read_text()[-2000:]}")
+                try:
+                    if httpx.get(ready_url, timeout=1.0).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[:3]} not ready within 120 s: {log.read_text()[-2000:]}")
+                time.sleep(0.2)
+            yield proc
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+
+def lifelong_body(row: list[float]) -> dict[str, Any]:
+    return {"inputs": [{"name": n, "shape": [1], "datatype": "FP64", "data": [v]} for n, v in zip(FEATURES, row, strict=True)]}
+
+
+def mlserver_body(row: list[float]) -> dict[str, Any]:
+    return {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP64", "data": row}]}
+
+
+def wrk_throughput(url: str, body: dict[str, Any], seconds: float, connections: int, workdir: Path) -> dict[str, Any]:
+    script = workdir / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(json.dumps(body))}\n"
+    )
+    done = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", str(script), url],
+        capture_output=True, text=True, check=True, timeout=seconds + 60,
+    )
+    text = done.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    failed = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in errors.groups()) if errors else 0)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", text)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return {"rps": rps, "requests": total, "failed": failed, "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else None, "tool": "wrk"}
+
+
+async def _closed_loop(url: str, body: dict[str, Any], seconds: float, connections: int) -> dict[str, Any]:
+    content = json.dumps(body).encode()
+    headers = {"content-type": "application/json"}
+    ok = failed = 0
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=connections), timeout=10.0) as client:
+
+        async def worker() -> None:
+            nonlocal ok, failed
+            while time.perf_counter() < deadline:
+                try:
+                    response = await client.post(url, content=content, headers=headers)
+                    ok += response.status_code == 200
+                    failed += response.status_code != 200
+                except httpx.HTTPError:
+                    failed += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.perf_counter() - started
+    return {"rps": ok / elapsed, "requests": ok + failed, "failed": failed, "p99_ms": None, "tool": "httpx"}
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User plus system CPU seconds of every live process in process group ``pgid`` (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def step(message: str) -> None:
+    print(f"serving: {message}", file=sys.stderr, flush=True)
+
+
+def throughput(
+    url: str, body: dict[str, Any], seconds: float, workdir: Path, *, server: int, connections: int = 32
+) -> dict[str, Any]:
+    """Closed-loop maximum, plus the server's CPU milliseconds per answered request.
+
+    CPU per request is robust to other load on the machine (throughput is not): a one-process
+    server's capacity is about ``1000 / cpu_ms_per_request`` requests per second per core.
+    """
+    step(f"max throughput of {url} for {seconds:.0f} s")
+    cpu0 = group_cpu_seconds(server)
+    if shutil.which("wrk"):
+        measured = wrk_throughput(url, body, seconds, connections, workdir)
+    else:
+        measured = asyncio.run(_closed_loop(url, body, seconds, connections))
+    cpu = group_cpu_seconds(server) - cpu0
+    measured["cpu_ms_per_request"] = 1000.0 * cpu / max(measured["requests"], 1)
+    return measured
+
+
+async def _open_loop(url: str, body: dict[str, Any], rate: float, seconds: float, connections: int = 24) -> dict[str, Any]:
+    """Requests sent on a fixed schedule over ``connections`` keep-alive connections.
+
+    Each latency counts from the request's scheduled time, so a server that falls behind is
+    charged for the queueing it causes (no coordinated omission).
+    """
+    step(f"{rate:.0f} req/s to {url} for {seconds:.0f} s")
+    content = json.dumps(body).encode()
+    headers = {"content-type": "application/json"}
+    latencies: list[float] = []
+    failed = 0
+    total = int(rate * seconds)
+    start = time.perf_counter() + 0.2
+    schedule = iter(start + i / rate for i in range(total))
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=connections), timeout=10.0) as client:
+
+        async def worker() -> None:
+            nonlocal failed
+            for at in schedule:
+                delay = at - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                try:
+                    response = await client.post(url, content=content, headers=headers)
+                    if response.status_code != 200:
+                        failed += 1
+                        continue
+                except httpx.HTTPError:
+                    failed += 1
+                    continue
+                latencies.append(time.perf_counter() - at)
+
+        await asyncio.gather(*(worker() for _ in range(connections)))
+    ms = np.asarray(latencies) * 1000.0
+    return {
+        "rate": rate,
+        "requests": total,
+        "failed": failed,
+        "achieved_rps": len(ms) / seconds,
+        "p50_ms": float(np.percentile(ms, 50)) if len(ms) else None,
+        "p99_ms": float(np.percentile(ms, 99)) if len(ms) else None,
+    }
+
+
+async def _swaps(url: str, body: dict[str, Any], moves: int, rate: float, connections: int = 16) -> dict[str, Any]:
+    """Steady load while the champion is promoted and rolled back ``moves`` times through the admin API."""
+    step(f"{moves} promotions and rollbacks under {rate:.0f} req/s")
+    content = json.dumps(body).encode()
+    headers = {"content-type": "application/json"}
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    failures: list[str] = []
+    answered: dict[str, int] = {}
+    stop = asyncio.Event()
+    async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=connections + 2), timeout=10.0) as client:
+        started = time.perf_counter()
+
+        async def worker(index: int) -> None:
+            sent = 0
+            while not stop.is_set():
+                at = started + (sent * connections + index) / rate
+                sent += 1
+                delay = at - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                try:
+                    response = await client.post("/v2/models/m/infer", content=content, headers=headers)
+                    if response.status_code != 200:
+                        failures.append(f"{response.status_code} {response.text[:200]}")
+                    else:
+                        version = response.headers["x-model-version"]
+                        answered[version] = answered.get(version, 0) + 1
+                except httpx.HTTPError as exc:
+                    failures.append(repr(exc))
+
+        workers = [asyncio.create_task(worker(i)) for i in range(connections)]
+        await asyncio.sleep(0.5)
+        statuses = []
+        for move in range(moves):
+            if move % 2 == 0:
+                response = await client.post("/admin/models/m/promote", json={"version": "1.1", "reason": f"bench {move}"}, headers=auth)
+            else:
+                response = await client.post("/admin/models/m/rollback", json={"reason": f"bench {move}"}, headers=auth)
+            statuses.append(response.status_code)
+            await asyncio.sleep(0.15)
+        await asyncio.sleep(0.3)
+        stop.set()
+        await asyncio.gather(*workers)
+    return {"moves": moves, "admin_status": sorted(set(statuses)), "failed": len(failures), "answered": answered, "first_failures": failures[:3]}
+
+
+def run(quick: bool) -> dict[str, Any]:
+    seconds = 5.0 if quick else 15.0
+    result: dict[str, Any] = {"seconds_per_run": seconds, "connections": 32, "load_generator": "wrk" if shutil.which("wrk") else "httpx"}
+    mlserver_python = peer_python("mlserver", MLSERVER_REQUIREMENTS)
+    row = [0.3, -1.2, 0.5, 2.0]
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
+        root = Path(tmp)
+        config = lifelong_project(root)
+        (root / "ml" / "m").mkdir(parents=True)
+        subprocess.run([str(mlserver_python), "-c", TRAIN, str(root / "ml" / "m" / "model.joblib"), str(SEED)], check=True)
+        (root / "ml" / "m" / "model-settings.json").write_text(
+            json.dumps({"name": "m", "implementation": "mlserver_sklearn.SKLearnModel", "parameters": {"uri": "./model.joblib", "version": "1.0"}})
+        )
+        ml_port, ml_grpc, ml_metrics, ll_port = free_port(), free_port(), free_port(), free_port()
+        (root / "ml" / "settings.json").write_text(
+            json.dumps({"host": "127.0.0.1", "http_port": ml_port, "grpc_port": ml_grpc, "metrics_port": ml_metrics, "parallel_workers": 0, "metrics_endpoint": None, "debug": False})
+        )
+        env = {**os.environ, "LIFELONG_ADMIN_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+        lifelong_cmd = [sys.executable, "-c", "from lifelong.cli import main; main()", "serve", "-c", str(config), "--port", str(ll_port)]
+        ll_url = f"http://127.0.0.1:{ll_port}"
+        ml_url = f"http://127.0.0.1:{ml_port}"
+        mlserver_bin = str(Path(mlserver_python).parent / "mlserver")
+        with process(lifelong_cmd, env=env, cwd=ROOT, ready_url=f"{ll_url}/v2/health/ready", log=root / "lifelong.log") as ll_proc:
+            with process([mlserver_bin, "start", str(root / "ml")], env={**env, "MLSERVER_PARALLEL_WORKERS": "0"}, cwd=root / "ml", ready_url=f"{ml_url}/v2/models/m/ready", log=root / "mlserver.log") as ml_proc:
+                ll_answer = httpx.post(f"{ll_url}/v2/models/m/infer", json=lifelong_body(row)).json()
+                ml_answer = httpx.post(f"{ml_url}/v2/models/m/infer", json=mlserver_body(row)).json()
+                result["answers"] = {"lifelong": ll_answer["outputs"][0]["data"], "mlserver": ml_answer["outputs"][0]["data"]}
+                ll_infer, ml_infer = f"{ll_url}/v2/models/m/infer", f"{ml_url}/v2/models/m/infer"
+                throughput(ll_infer, lifelong_body(row), 2, root, server=ll_proc.pid)  # warm-up
+                throughput(ml_infer, mlserver_body(row), 2, root, server=ml_proc.pid)
+                result["lifelong"] = throughput(ll_infer, lifelong_body(row), seconds, root, server=ll_proc.pid)
+                result["mlserver"] = throughput(ml_infer, mlserver_body(row), seconds, root, server=ml_proc.pid)
+                result["lifelong_at_500rps"] = asyncio.run(_open_loop(ll_infer, lifelong_body(row), 500.0, seconds))
+                result["mlserver_at_500rps"] = asyncio.run(_open_loop(ml_infer, mlserver_body(row), 500.0, seconds))
+            shadow = httpx.put(
+                f"{ll_url}/admin/models/m/routing", json={"kind": "shadow", "versions": ["1.1", "1.2"], "queue": 10_000},
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            )
+            shadow.raise_for_status()
+            result["lifelong_shadow_2"] = throughput(f"{ll_url}/v2/models/m/infer", lifelong_body(row), seconds, root, server=ll_proc.pid)
+            status = httpx.get(f"{ll_url}/routing/m").json()["m"]["running"]
+            result["shadow_status"] = {"arms": status["arms"], "dropped": status["dropped"], "agreement": status["agreement"]}
+            httpx.delete(f"{ll_url}/admin/models/m/routing", headers={"Authorization": f"Bearer {TOKEN}"}).raise_for_status()
+            result["lifelong_no_shadow_again"] = throughput(f"{ll_url}/v2/models/m/infer", lifelong_body(row), seconds, root, server=ll_proc.pid)
+            result["swaps"] = asyncio.run(_swaps(ll_url, lifelong_body(row), 20, 300.0))
+    baseline = (result["lifelong"]["rps"] + result["lifelong_no_shadow_again"]["rps"]) / 2
+    result.update(
+        lifelong_rps=result["lifelong"]["rps"],
+        mlserver_rps=result["mlserver"]["rps"],
+        ratio=result["lifelong"]["rps"] / result["mlserver"]["rps"],
+        p99_ms_at_500rps=result["lifelong_at_500rps"]["p99_ms"],
+        shadow_overhead=1.0 - result["lifelong_shadow_2"]["rps"] / baseline,
+        failed_during_swaps=result["swaps"]["failed"],
+        lifelong_cpu_ms_per_request=result["lifelong"]["cpu_ms_per_request"],
+        mlserver_cpu_ms_per_request=result["mlserver"]["cpu_ms_per_request"],
+        cpu_ratio=result["mlserver"]["cpu_ms_per_request"] / result["lifelong"]["cpu_ms_per_request"],
+        shadow_cpu_overhead=result["lifelong_shadow_2"]["cpu_ms_per_request"]
+        / ((result["lifelong"]["cpu_ms_per_request"] + result["lifelong_no_shadow_again"]["cpu_ms_per_request"]) / 2)
+        - 1.0,
+        load_average=os.getloadavg(),
+    )
+    return result
+
+
+def describe(result: dict[str, Any]) -> str:
+    goals = [
+        ("throughput >= 2x MLServer's", result["ratio"] >= 2.0, f"ratio {result['ratio']:.2f} ({result['lifelong_rps']:.0f} vs {result['mlserver_rps']:.0f} req/s)"),
+        ("p99 <= 10 ms at 500 req/s", (result["p99_ms_at_500rps"] or 1e9) <= 10.0, f"p99 {result['p99_ms_at_500rps']:.2f} ms"),
+        (
+            "shadowing two challengers costs <= 15% throughput",
+            result["shadow_cpu_overhead"] <= 0.15 and result["shadow_overhead"] <= 0.15,
+            f"CPU per request {result['shadow_cpu_overhead']:+.1%}; wall-clock throughput {result['shadow_overhead']:+.1%} "
+            "(the wall-clock figure moves with the machine's other load)",
+        ),
+        ("0 failed requests across 20 promotions and rollbacks", result["failed_during_swaps"] == 0, f"{result['failed_during_swaps']} failed"),
+    ]
+    lines = [
+        "## serving",
+        "",
+        "The same scikit-learn logistic regression served by `lifelong serve` and by MLServer 1.7.1 "
+        "(mlserver-sklearn, its own virtual environment, `parallel_workers: 0`: one process each), on the "
+        f"loopback, single-row OIP v2 requests, {result['seconds_per_run']:.0f} s per run, load generator "
+        f"`{result['load_generator']}` ({result['connections']} connections) on the same machine.",
+        "",
+        "| measure | lifelong | MLServer |",
+        "|---|---|---|",
+        f"| max throughput (req/s) | {result['lifelong_rps']:.0f} | {result['mlserver_rps']:.0f} |",
+        f"| p99 at 500 req/s (ms) | {result['lifelong_at_500rps']['p99_ms']:.2f} | {result['mlserver_at_500rps']['p99_ms']:.2f} |",
+        f"| p50 at 500 req/s (ms) | {result['lifelong_at_500rps']['p50_ms']:.2f} | {result['mlserver_at_500rps']['p50_ms']:.2f} |",
+        f"| throughput shadowing 2 challengers (req/s) | {result['lifelong_shadow_2']['rps']:.0f} | - |",
+        f"| server CPU per request (ms) | {result['lifelong_cpu_ms_per_request']:.3f} | {result['mlserver_cpu_ms_per_request']:.3f} |",
+        f"| server CPU per request shadowing 2 challengers (ms) | {result['lifelong_shadow_2']['cpu_ms_per_request']:.3f} | - |",
+        "",
+        f"CPU-per-request ratio (MLServer / lifelong): {result['cpu_ratio']:.2f}; CPU cost of shadowing two "
+        f"challengers: {result['shadow_cpu_overhead']:+.1%}. Load average while measuring: "
+        f"{', '.join(f'{v:.1f}' for v in result['load_average'])} on {os.cpu_count()} cores (the servers, the load "
+        "generator and anything else running share them; wall-clock throughput moves with that load, CPU per request much less).",
+        "",
+        "| goal | met | measured |",
+        "|---|---|---|",
+        *[f"| {goal} | {'yes' if met else '**no**'} | {text} |" for goal, met, text in goals],
+    ]
+    lines += [
+        "",
+        "Why the throughput goals are missed (py-spy, 8 s of the lifelong server under wrk): about a fifth of "
+        "its CPU per single-row request goes into scikit-learn's own input validation inside `predict_proba` "
+        "(`check_array`, dataframe detection), about a fifth into HTTP parsing and writing, and most of the rest "
+        "into the FastAPI/Starlette middleware stack; the routing table adds under 1 %. On this 2-core machine "
+        "the load generator and other work share the cores, so wall-clock numbers are far below the servers' "
+        "capacity and the fixed 500 req/s schedule could not be sustained (p99 then measures queueing). "
+        "uvloop and httptools (the `serve` extra) are used by `lifelong serve` when installed.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    outcome = run(quick="--quick" in sys.argv)
+    print(json.dumps({k: v for k, v in outcome.items() if not isinstance(v, dict)}, indent=2, default=float))
+    print(textwrap.indent(describe(outcome), "  "))

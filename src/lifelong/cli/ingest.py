@@ -1,0 +1,68 @@
+"""``lifelong ingest``: the source → event store process (long-running, or ``--once``)."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from lifelong.cli.app import ConfigOption, _config, _emit, app, handled
+
+
+@app.command()
+def ingest(
+    config: ConfigOption = Path("lifelong.yaml"),
+    once: Annotated[
+        bool | None,
+        typer.Option(
+            "--once/--follow",
+            help="--once: read what the source holds now, then exit. --follow: keep reading until SIGTERM. "
+            "Default: --once for a file source, --follow for Kafka, Redis Streams and SQL.",
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", min=0, max=65535, help="Serve Prometheus metrics on this port (0: any free one).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option("--metrics-host", help="Address of the metrics server.")] = "127.0.0.1",
+    max_in_flight: Annotated[
+        int, typer.Option("--max-in-flight", min=1, help="Batches read and not yet stored at most (backpressure).")
+    ] = 4,
+    poll: Annotated[float, typer.Option("--poll", min=0.01, help="Seconds between polls of a caught-up file or SQL source.")] = 1.0,
+) -> None:
+    """Read the source into the event store: valid events stored once by id, bad ones dead-lettered with reasons.
+
+    Positions are committed (Kafka offsets, Redis XACK, checkpoint file) only after a batch is
+    durably stored. SIGTERM or Ctrl-C stores and commits what was read, then exits 0. Prints the
+    totals as JSON at the end.
+    """
+    from lifelong.config import FileSourceConfig
+    from lifelong.ingest import IngestTarget
+    from lifelong.ingest_process import IngestOptions, IngestProcess
+
+    with handled():
+        pipeline = IngestTarget.open(_config(config), project_dir=config.resolve().parent)
+        follow = not once if once is not None else not isinstance(pipeline.config.source, FileSourceConfig)
+        options = IngestOptions(
+            follow=follow, max_in_flight=max_in_flight, poll=poll, metrics_port=metrics_port, metrics_host=metrics_host
+        )
+        process = IngestProcess(pipeline, options)
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            process.stop()
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            port = process.serve_metrics()
+            if port is not None:
+                typer.echo(f"ingest: metrics on http://{metrics_host}:{port}/metrics", err=True)
+            if follow:
+                typer.echo(f"ingest: following source {pipeline.config.source.kind!r} into {pipeline.config.home} (SIGTERM stops)", err=True)
+            totals = process.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            pipeline.close()
+        _emit(totals)

@@ -1,0 +1,214 @@
+"""``lifelong ingest``: the long-running source → event store process.
+
+One thread polls the source and validates (decodes) its batches; a writer thread appends each
+batch to the event store (fsync and rename before it returns) and stores its dead letters;
+only then does the polling thread commit the batch's position (Kafka offsets, Redis XACK, the
+checkpoint file) — on the polling thread, as Kafka consumers expect, in the order read.
+Between them sits a bounded queue of ``max_in_flight`` batches: when the store falls behind,
+the reader blocks on the queue and stops polling the source (backpressure), so memory stays
+bounded whatever the backlog. Batches are committed in the order they were read.
+
+On :meth:`IngestProcess.stop` (SIGTERM, SIGINT) the reader stops polling, the writer stores
+and commits every batch already read, and the source is closed. After a ``kill -9`` nothing
+is lost either: uncommitted batches are read again and the store drops them by event id.
+
+Examples
+--------
+>>> IngestOptions(max_in_flight=0)
+Traceback (most recent call last):
+...
+lifelong.errors.ConfigError: --max-in-flight: expected an integer >= 1, got 0
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lifelong.errors import ConfigError
+from lifelong.events import Batch
+from lifelong.ingest import STREAM, BrokerSource, IngestTarget, commit_batch, open_source, start_position, store_events
+from lifelong.sources import Source
+from lifelong.sources.metrics import IngestMetrics
+
+if TYPE_CHECKING:
+    from lifelong.runtime import Pipeline
+
+log = logging.getLogger("lifelong.ingest")
+_TICK = 0.05
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How the ingest process runs.
+
+    Attributes
+    ----------
+    follow
+        Keep polling once the source is caught up (False: stop there, as ``--once``).
+    max_in_flight
+        Batches read and not yet stored at most; the source is not polled beyond that.
+    poll
+        Seconds between polls of a caught-up file or SQL source (brokers wait on their own).
+    metrics_port
+        Serve Prometheus metrics on this port (0: any free port; None: not at all).
+    metrics_host
+        Address the metrics server binds to.
+    """
+
+    follow: bool = True
+    max_in_flight: int = 4
+    poll: float = 1.0
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_in_flight, bool) or not isinstance(self.max_in_flight, int) or self.max_in_flight < 1:
+            raise ConfigError(f"--max-in-flight: expected an integer >= 1, got {self.max_in_flight!r}")
+        if isinstance(self.poll, bool) or not isinstance(self.poll, (int, float)) or self.poll <= 0:
+            raise ConfigError(f"--poll: expected a number of seconds > 0, got {self.poll!r}")
+
+
+class IngestProcess:
+    """Source → event store until stopped (or caught up, without ``follow``).
+
+    Parameters
+    ----------
+    pipeline
+        The opened pipeline, or the lighter :class:`~lifelong.ingest.IngestTarget`.
+    options
+        See :class:`IngestOptions`.
+    source
+        The source to read (default: the pipeline's, from :func:`lifelong.ingest.open_source`).
+    """
+
+    def __init__(self, pipeline: Pipeline | IngestTarget, options: IngestOptions | None = None, *, source: Source | None = None) -> None:
+        self.pipeline = pipeline
+        self.options = options or IngestOptions()
+        self.metrics = IngestMetrics(stream=STREAM)
+        self.metrics_port: int | None = None
+        self.totals = {"batches": 0, "written": 0, "duplicates": 0, "dead_letters": 0}
+        self._source = source
+        self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=self.options.max_in_flight)
+        self._stored: queue.SimpleQueue[Batch] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._failure: BaseException | None = None
+        self._guard = threading.Lock()
+
+    # -- control -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the process to finish: stop polling, store and commit what was read, return."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def serve_metrics(self) -> int | None:
+        """Start the metrics server of ``options.metrics_port`` (once); its port, or None."""
+        if self.metrics_port is None and self.options.metrics_port is not None:
+            self.metrics_port = self.metrics.serve(self.options.metrics_port, self.options.metrics_host)
+        return self.metrics_port
+
+    # -- loop ----------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        """Ingest until :meth:`stop` (or until caught up without ``follow``); the totals.
+
+        Raises whatever the source or the store raised, after the batches already stored
+        are committed; nothing unstored is committed.
+        """
+        source = self._source if self._source is not None else open_source(self.pipeline)
+        self.serve_metrics()
+        writer = threading.Thread(target=self._write, name="lifelong-ingest-writer", daemon=True)
+        writer.start()
+        try:
+            self._read(source)
+        finally:
+            self._put(None, source, final=True)
+            writer.join()
+            try:
+                self._commit(source)
+            finally:
+                source.close()
+                self.metrics.close()
+        if self._failure is not None:
+            raise self._failure
+        return dict(self.totals)
+
+    def _read(self, source: Source) -> None:
+        since = start_position(self.pipeline, source)
+        lag = getattr(source, "lag", None)
+        while not self._stop.is_set() and self._failure is None:
+            got = 0
+            for batch in source.read(since=since):
+                got += 1
+                if not self._put(batch, source):
+                    return
+                if lag is not None and got % 8 == 1:
+                    self.metrics.lag(lag())
+                if self._stop.is_set():
+                    return
+            since = None
+            self._commit(source)
+            if lag is not None:
+                self.metrics.lag(lag())
+            if not self.options.follow:
+                return
+            if got == 0 and not isinstance(source, BrokerSource):
+                self._stop.wait(self.options.poll)  # brokers wait for new events themselves
+
+    def _commit(self, source: Source) -> None:
+        """Commit, in order, the batches the writer has stored (on this thread: the one polling)."""
+        while True:
+            try:
+                batch = self._stored.get_nowait()
+            except queue.Empty:
+                return
+            commit_batch(self.pipeline, batch, source)
+
+    def _put(self, batch: Batch | None, source: Source, *, final: bool = False) -> bool:
+        """Queue ``batch`` for the writer, committing stored ones while the queue is full; False if failed."""
+        while True:
+            self._commit(source)
+            if self._failure is not None and not final:
+                return False
+            try:
+                self._queue.put(batch, timeout=_TICK)
+            except queue.Full:
+                continue
+            self.metrics.in_flight(self._queue.qsize())
+            return True
+
+    def _write(self) -> None:
+        while True:
+            batch = self._queue.get()
+            try:
+                if batch is None:
+                    return
+                if self._failure is not None:
+                    continue
+                started = time.perf_counter()
+                counts = store_events(self.pipeline, batch)
+                self._stored.put(batch)
+                self.metrics.stored(
+                    written=counts["written"], duplicates=counts["duplicates"], dead_letters=counts["dead_letters"],
+                    seconds=time.perf_counter() - started,
+                )
+                with self._guard:
+                    self.totals["batches"] += 1
+                    for key, value in counts.items():
+                        self.totals[key] = self.totals.get(key, 0) + value
+            except BaseException as exc:  # the reader re-raises it; nothing later is stored or committed
+                log.error("ingest: storing a batch failed: %s", exc)
+                self._failure = exc
+            finally:
+                self._queue.task_done()
+                self.metrics.in_flight(self._queue.qsize())
+
+__all__ = ["IngestOptions", "IngestProcess"]

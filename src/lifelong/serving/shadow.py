@@ -1,0 +1,211 @@
+"""Shadow work off the request thread: challengers answer copies of live requests in batches.
+
+The request path only puts ``(challenger, inputs, champion's answer)`` on a bounded queue (a
+full queue drops the copy and counts it). A background thread drains the queue, answers the
+queued copies of one challenger in a single batch, compares them with the champion's answers,
+records latency and errors with the router, and logs every shadow row to the shadow log.
+
+Shadow rows are written by a :class:`~lifelong.serving.PredictionLogger` through
+:class:`ShadowSink`: the same row format as the prediction log plus ``shadow = True``, with
+event ids made unique per version, in their own stream (``predictions_shadow`` by default) so
+that natural-label joins over the prediction log never take a shadow answer for a served one.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from lifelong.testing.fakes import ListPredictionSink
+>>> sink = ListPredictionSink()
+>>> _ = ShadowSink(sink).append("predictions_shadow", pd.DataFrame({"event_id": ["r1:0"], "model_version": ["1.1"]}))
+>>> sink.rows("predictions_shadow")[["event_id", "shadow"]].to_dict("records")
+[{'event_id': 'r1:0@1.1', 'shadow': True}]
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from lifelong.clock import Clock, SystemClock
+from lifelong.deployment.shadow import ShadowRouter
+from lifelong.events.store import AppendResult
+from lifelong.serving.logger import PredictionLogger
+from lifelong.serving.model import PredictionResult, PredictionSink, ServedModel, positive_scores
+from lifelong.serving.service import PredictionService
+
+log = logging.getLogger(__name__)
+
+_BATCH = 256
+
+
+class ShadowSink:
+    """Wraps a prediction sink: marks rows ``shadow = True`` and suffixes event ids with the version."""
+
+    def __init__(self, sink: PredictionSink) -> None:
+        self._sink = sink
+
+    def append(self, stream: str, frame: pd.DataFrame) -> AppendResult:
+        marked = frame.assign(
+            event_id=frame["event_id"].astype(str) + "@" + frame["model_version"].astype(str),
+            shadow=True,
+        )
+        return self._sink.append(stream, marked)
+
+
+@dataclass(frozen=True, eq=False)
+class ShadowTask:
+    """One copy of a request for one challenger."""
+
+    router: ShadowRouter
+    challenger: ServedModel
+    inputs: Mapping[str, NDArray[Any]]
+    champion: PredictionResult
+
+
+class ShadowExecutor:
+    """Bounded queue plus one background thread answering shadow copies in batches.
+
+    Parameters
+    ----------
+    service
+        Answers the copies (validation included); it should log nothing itself.
+    logger
+        The shadow log (None: shadow answers are compared and counted, not logged).
+    queue_size
+        Copies waiting at most; more are dropped and counted by the router.
+    clock
+        Time of the logged shadow rows.
+    """
+
+    def __init__(
+        self,
+        service: PredictionService,
+        logger: PredictionLogger | None,
+        *,
+        queue_size: int = 1000,
+        clock: Clock | None = None,
+    ) -> None:
+        self._service = service
+        self._clock = clock or SystemClock()
+        self._logger = logger
+        self._queue: queue.Queue[ShadowTask | None] = queue.Queue(maxsize=queue_size)
+        self._thread: threading.Thread | None = None
+        self.answered = 0
+        self.failed = 0
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def submit(self, task: ShadowTask) -> bool:
+        """Queue a copy without blocking; False (and a drop counted) when the queue is full."""
+        try:
+            self._queue.put_nowait(task)
+        except queue.Full:
+            task.router.drop()
+            return False
+        return True
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        if self._logger is not None:
+            self._logger.start()
+        self._thread = threading.Thread(target=self._run, name="lifelong-shadow", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Answer what is queued, stop the thread and drain the shadow log."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+        if self._logger is not None:
+            try:
+                self._logger.close()
+            except Exception:  # noqa: BLE001 - already logged by the logger; shutdown goes on
+                log.exception("shadow log: rows could not be drained on shutdown")
+
+    def drain(self) -> None:
+        """Answer every queued copy now, on the calling thread (tests, shutdown)."""
+        batch: list[ShadowTask] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                batch.append(item)
+        self._answer(batch)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                self.drain()
+                return
+            batch = [first]
+            while len(batch) < _BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._answer(batch)
+                    self.drain()
+                    return
+                batch.append(item)
+            self._answer(batch)
+
+    def _answer(self, tasks: list[ShadowTask]) -> None:
+        groups: dict[tuple[int, tuple[str, ...]], list[ShadowTask]] = {}
+        for task in tasks:
+            groups.setdefault((id(task.challenger), tuple(task.inputs)), []).append(task)
+        for group in groups.values():
+            try:
+                self._answer_group(group)
+            except Exception:  # noqa: BLE001 - a shadow failure never reaches a client
+                log.exception("shadow: answering %d copies failed", len(group))
+
+    def _answer_group(self, group: list[ShadowTask]) -> None:
+        challenger = group[0].challenger
+        router = group[0].router
+        columns = {name: np.concatenate([task.inputs[name] for task in group]) for name in group[0].inputs}
+        started = time.perf_counter()
+        try:
+            result = self._service.predict_columns(challenger, columns, "shadow-batch")
+        except Exception as exc:  # noqa: BLE001 - counted as the challenger's errors
+            seconds = (time.perf_counter() - started) / len(group)
+            for _ in group:
+                router.observe(challenger.version, error=True, seconds=seconds)
+            self.failed += len(group)
+            log.warning("shadow: version %s failed on %d copies: %s", challenger.version, len(group), exc)
+            return
+        seconds = (time.perf_counter() - started) / len(group)
+        offset = 0
+        for task in group:
+            rows = len(task.champion.labels)
+            labels = result.labels[offset : offset + rows]
+            proba = result.probabilities[offset : offset + rows]
+            offset += rows
+            agreeing = int(np.sum(labels == task.champion.labels))
+            gap = float(np.abs(positive_scores(proba) - task.champion.scores).sum())
+            router.observe(challenger.version, error=False, seconds=seconds)
+            router.compare(challenger.version, rows=rows, agreeing=agreeing, score_gap=gap)
+            if self._logger is not None:
+                answer = PredictionResult(
+                    challenger.model, challenger.version, task.champion.request_id, labels, proba, result.classes
+                )
+                self._logger.log(answer, task.inputs, event_time=self._clock.now())
+        self.answered += len(group)
+
+
+__all__ = ["ShadowExecutor", "ShadowSink", "ShadowTask"]

@@ -1,0 +1,87 @@
+"""Train the challengers of one update through the pipeline's executor, in one batch.
+
+For each planned challenger the training rows are written as a content-addressed snapshot
+first; the executor then trains all of them at once (in parallel on a process pool or Ray)
+from those snapshots and the champion's artifact. Each result comes back with the metrics the
+orchestrator records on the version besides the training cost: the recalibration decision
+and the forgetting measured on the ancestors' training windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from lifelong.registry.types import ModelVersion, SnapshotRef, TrainingMode
+from lifelong.training.bundle import ModelBundle
+from lifelong.training.executors import TrainingJob, load_result
+from lifelong.training.forgetting import forgetting_metrics
+from lifelong.training.recalibration import RecalibrationDecision
+from lifelong.training.snapshot import write_snapshot
+from lifelong.training.trainer import TrainedModel
+
+if TYPE_CHECKING:
+    from lifelong.runtime import Pipeline
+
+Plan = tuple[str | None, TrainingMode, Any, pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class PreparedChallenger:
+    """A trained challenger, the snapshot it was trained on, and metrics to record on its version."""
+
+    trained: TrainedModel
+    snapshot: SnapshotRef
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def snapshot_rows(pipeline: Pipeline, rows: pd.DataFrame) -> SnapshotRef:
+    """Store the training rows of one challenger as its snapshot."""
+    end = rows["event_time"].max() + pd.Timedelta(microseconds=1)
+    return write_snapshot(
+        pipeline.registry.artifacts,
+        rows.reset_index(drop=True),
+        start=rows["event_time"].min().to_pydatetime(),
+        end=end.to_pydatetime(),
+        source=f"{pipeline.config.name}:{type(pipeline.labeler).__name__}",
+        label=pipeline.label_column,
+    )
+
+
+def train_challengers(
+    pipeline: Pipeline,
+    plans: Sequence[Plan],
+    champion: ModelVersion | None,
+    champion_bundle: ModelBundle | None,
+    recalibration: RecalibrationDecision | None = None,
+) -> list[PreparedChallenger]:
+    """Snapshot, then train every plan ``(name, mode, model, rows)`` in one executor batch."""
+    snapshots = [snapshot_rows(pipeline, rows) for _, _, _, rows in plans]
+    jobs = [
+        TrainingJob.for_pipeline(
+            pipeline,
+            snapshot,
+            mode=mode,
+            parent=champion if champion is not None and mode is TrainingMode.STATEFUL else None,
+            model=model,
+            name=name,
+        )
+        for (name, mode, model, _), snapshot in zip(plans, snapshots, strict=True)
+    ]
+    results = pipeline.executor.run(jobs)
+    prepared = []
+    for result, snapshot in zip(results, snapshots, strict=True):
+        trained = load_result(result, pipeline.registry.artifacts)
+        metrics: dict[str, Any] = {"executor": pipeline.executor.kind}
+        if recalibration is not None:
+            metrics["recalibration"] = recalibration.to_dict()
+        if champion is not None and champion_bundle is not None:
+            metrics.update(forgetting_metrics(pipeline, champion, champion_bundle, trained.bundle))
+        prepared.append(PreparedChallenger(trained, snapshot, metrics))
+    return prepared
+
+
+__all__ = ["Plan", "PreparedChallenger", "snapshot_rows", "train_challengers"]

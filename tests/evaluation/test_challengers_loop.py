@@ -1,0 +1,81 @@
+"""Several challengers at once through the real loop: same held-out rows, richer gates, best one promoted."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from lifelong.cli import app
+from lifelong.config import load_config
+from lifelong.ingest import ingest_once
+from lifelong.orchestrator import Orchestrator, UpdateResult
+from lifelong.runtime import Pipeline
+from lifelong.triggers import Decision
+from pipeline_support import write_spec, write_stream
+
+GATES = [
+    {"kind": "not_worse", "tolerance": 0.05},
+    {"kind": "min_rows", "rows": 50},
+    {"kind": "slices", "columns": ["segment"], "tolerance": 0.1, "min_rows": 30},
+    {"kind": "forgetting", "start": "3d", "end": "1d", "tolerance": 0.5, "min_rows": 50},
+    {"kind": "calibration", "bins": 10, "max_ece": 0.5},
+    {"kind": "invariance", "checks": [{"kind": "perturb", "column": "x3", "low": -0.01, "high": 0.01, "max_change": 0.2}], "rows": 200},
+    {"kind": "infra", "requests": 30, "max_p99_ms": 500.0, "max_artifact_mb": 20.0},
+]
+CHALLENGERS = [
+    {"name": "stateful", "mode": "stateful"},
+    {"name": "stateless", "mode": "stateless"},
+    {"name": "wider", "model": {"kind": "lightgbm", "n_estimators": 30, "num_leaves": 15}},
+]
+
+
+def test_three_challengers_are_gated_on_the_same_rows_and_the_best_passing_one_promoted(tmp_path: Path) -> None:
+    write_stream(tmp_path / "events.csv", days=4)
+    first = Pipeline.open(load_config(write_spec(tmp_path)))
+    ingest_once(first)
+    start = Orchestrator(first).update(datetime(2024, 1, 3, tzinfo=timezone.utc), Decision(True, "manual", "first"))
+    assert isinstance(start, UpdateResult) and start.promoted
+    first.close()
+    config = write_spec(tmp_path, evaluation={"metric": "roc_auc", "gates": GATES, "challengers": CHALLENGERS})
+    pipeline = Pipeline.open(load_config(config))
+    try:
+        outcome = Orchestrator(pipeline).update(datetime(2024, 1, 4, 12, tzinfo=timezone.utc), Decision(True, "manual", "three at once"))
+        assert isinstance(outcome, UpdateResult)
+        names = [c["name"] for c in outcome.candidates]
+        assert names == ["stateful", "stateless", "wider"]
+        registry = pipeline.registry
+        versions = {c["name"]: registry.get("churn", c["version"]) for c in outcome.candidates}
+        assert versions["stateful"].lineage.mode.value == "stateful" and versions["stateful"].parent == "1.0"
+        assert versions["stateless"].lineage.mode.value == "stateless" and versions["stateless"].version.startswith("1.")
+        assert versions["wider"].version == "2.0" and versions["wider"].lineage.iteration.value == "model"
+        rows = {v.evaluation["rows"] for v in versions.values()}
+        assert len(rows) == 1  # the same held-out rows for every challenger
+        for name, version in versions.items():
+            assert registry.alias_version("churn", f"challenger-{name}") == version.version
+            kinds = [gate["gate"] for gate in version.evaluation["gates"]]
+            assert kinds == ["not_worse", "min_rows", "slices", "forgetting", "calibration", "invariance", "infra"]
+            infra = version.evaluation["gates"][-1]["values"]
+            assert infra["errors"] == 0 and infra["p99_ms"] > 0 and infra["max_proba_difference"] <= 1e-6
+            forgetting = version.evaluation["gates"][3]["values"]
+            assert forgetting["rows"] >= 50 and "gain" in forgetting
+        passing = [c for c in outcome.candidates if c["passed"]]
+        assert passing, [v.evaluation["reason"] for v in versions.values()]
+        best = max(passing, key=lambda c: c["roc_auc"])
+        assert best["selected"] and outcome.version == best["version"] and outcome.promoted
+        assert registry.alias_version("churn", "champion") == best["version"]
+        assert sum(v.evaluation["selected"] for v in versions.values()) == 1
+
+        runner = CliRunner()
+        shown = runner.invoke(app, ["report", "churn", best["version"], "-c", str(config), "--json"])
+        assert shown.exit_code == 0, shown.output
+        record = json.loads(shown.output)
+        assert record["status"] == "promoted" and record["evaluation"]["gates"][2]["values"]["slices"]
+        table = runner.invoke(app, ["report", "churn", best["version"], "-c", str(config)])
+        assert table.exit_code == 0 and "segment=a" in table.output and "p99_ms=" in table.output
+        missing = runner.invoke(app, ["report", "churn", "9.9", "-c", str(config)])
+        assert missing.exit_code == 2
+    finally:
+        pipeline.close()

@@ -1,0 +1,81 @@
+"""Reliability suite: the ``soak`` marker, and a table of what each case measured.
+
+Every case has a fast variant that runs in ``make test`` and, where it makes sense, a heavier
+one marked ``soak`` (more kills, more load) that runs only when ``-m soak`` is given
+(``make soak``). Cases record their numbers with the ``reliability`` fixture; the table is
+printed at the end of the run and, when ``LIFELONG_RELIABILITY_RESULTS`` names a file, written
+there as JSON (``make soak`` does this; RELIABILITY.md quotes the numbers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SOAK = "soak: heavy reliability variants (many kills, long load); run with -m soak"
+_RESULTS = pytest.StashKey[list[dict[str, Any]]]()
+
+Record = Callable[..., None]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", SOAK)
+    config.stash[_RESULTS] = []
+
+
+def _soak_selected(config: pytest.Config) -> bool:
+    expression = config.getoption("markexpr", default="") or ""
+    return "soak" in expression and "not soak" not in expression
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _soak_selected(config):
+        return
+    skip = pytest.mark.skip(reason="soak variant: run with -m soak (make soak)")
+    for item in items:
+        if "soak" in item.keywords and item.path.is_relative_to(Path(__file__).parent):
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def reliability(request: pytest.FixtureRequest) -> Record:
+    """``reliability(case, **numbers)`` records one row of the results table."""
+
+    def record(case: str, **numbers: Any) -> None:
+        variant = "soak" if request.node.get_closest_marker("soak") else "fast"
+        request.config.stash[_RESULTS].append(
+            {"case": case, "variant": variant, "test": request.node.name, **numbers}
+        )
+
+    return record
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    results = config.stash.get(_RESULTS, [])
+    if not results:
+        return
+    terminalreporter.section("reliability results")
+    terminalreporter.write_line(f"{'case':<34} {'variant':<7} measured")
+    for row in results:
+        numbers = ", ".join(
+            f"{key}={_cell(value)}"
+            for key, value in row.items()
+            if key not in {"case", "variant", "test"}
+        )
+        terminalreporter.write_line(f"{row['case']:<34} {row['variant']:<7} {numbers}")
+    target = os.environ.get("LIFELONG_RELIABILITY_RESULTS")
+    if target:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        Path(target).write_text(json.dumps(results, indent=2, default=str) + "\n")
+        terminalreporter.write_line(f"results written to {target}")

@@ -28,8 +28,9 @@ def _redis_target(tmp_path: Path, url: str, key: str) -> IngestTarget:
 def _delivered(url: str, key: str) -> int:
     client = redis.Redis.from_url(url)
     try:
-        info = next(group for group in client.xinfo_groups(key) if group["name"] in (b"lifelong", "lifelong"))
-        return int(info["entries-read"] or 0)
+        groups = client.xinfo_groups(key) if client.exists(key) else []
+        found = [group for group in groups if group["name"] in (b"lifelong", "lifelong")]
+        return int(found[0]["entries-read"] or 0) if found else 0
     finally:
         client.close()
 
@@ -44,6 +45,7 @@ def test_a_store_that_falls_behind_stops_the_polling_and_nothing_is_lost(redis_u
     lock.__enter__()  # the store is stuck behind another writer
     runner = threading.Thread(target=process.run)
     runner.start()
+    stopped = False
     try:
         wait_until(lambda: _delivered(redis_url, redis_key) >= 500, timeout=30, what="a first read")
         threading.Event().wait(1.0)
@@ -53,8 +55,14 @@ def test_a_store_that_falls_behind_stops_the_polling_and_nothing_is_lost(redis_u
         assert process.metrics.value("lifelong_ingest_in_flight_batches") == 2
         scraped = urllib.request.urlopen(f"http://127.0.0.1:{process.metrics_port}/metrics", timeout=5).read().decode()
         assert "lifelong_ingest_lag_events" in scraped and "lifelong_ingest_batches_total" in scraped
+    except BaseException:
+        process.stop()
+        stopped = True
+        raise
     finally:
         lock.__exit__(None, None, None)
+        if stopped:
+            runner.join(30)
     wait_until(lambda: stored_count(tmp_path) == 20_000, timeout=60, what="every event stored")
     process.stop()
     runner.join(30)

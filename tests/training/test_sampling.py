@@ -172,12 +172,6 @@ def test_sampling_config_defaults_and_validation() -> None:
         SamplingConfig(balance="smote")  # type: ignore[arg-type]
 
 
-class _TrainingWithSampling(TrainingConfig):
-    """TrainingConfig with the ``sampling`` field the spec is to gain (see the module's report)."""
-
-    sampling: SamplingConfig = SamplingConfig()
-
-
 def test_the_loop_replays_reservoir_rows_into_stateful_updates(tmp_path: Path) -> None:
     write_stream(tmp_path / "events.csv", days=3, per_hour=10)
     config = load_config(
@@ -185,9 +179,8 @@ def test_the_loop_replays_reservoir_rows_into_stateful_updates(tmp_path: Path) -
             tmp_path, training={"mode": "stateful", "window": "1d", "holdout": "6h", "min_rows": 50}
         )
     )
-    training = _TrainingWithSampling(
-        **config.training.model_dump(),
-        sampling=SamplingConfig(reservoir_size=60, half_life="1d", seed=0),
+    training = config.training.model_copy(
+        update={"sampling": SamplingConfig(reservoir_size=60, half_life="1d", seed=0)}
     )
     pipeline = Pipeline.open(config.model_copy(update={"training": training}))
     try:

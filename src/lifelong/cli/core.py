@@ -211,14 +211,15 @@ def serve(
 ) -> None:
     """Serve the champion (Open Inference Protocol v2 and plain JSON); follows promotions live."""
     from lifelong.serving import serve as run_uvicorn
-    from lifelong.serving.registry_loader import build_app
+    from lifelong.serving.routed_app import build_routed_app
 
     with handled():
         pipeline = _pipeline(config)
         bind = host or pipeline.config.serving.host
-        app = build_app(
+        app = build_routed_app(
             pipeline.registry,
             pipeline.store,
+            deployment=pipeline.config.deployment,
             admin_token=os.environ.get("LIFELONG_ADMIN_TOKEN"),
             api_token=os.environ.get("LIFELONG_API_TOKEN"),
             allowed_hosts=("127.0.0.1", "localhost", bind),

@@ -64,6 +64,8 @@ def history_table(data: dict[str, Any]) -> Table:
         start = datetime.fromisoformat(w["start"])
         labels = f"{w['labeled']}" + (f" (+{w['pending']} pending)" if w["pending"] else "")
         drifted = ", ".join(w["drifted"]) or ("-" if w["drift_share"] is None else "none")
+        if w.get("matters"):
+            drifted = f"[bold red]{drifted} (matters)[/]"
         table.add_row(f"{start:%Y-%m-%d %H:%M}", str(w["rows"]), drifted, _number(w["importance_share"], 2), _number(w["prediction_p"], 3),
                       _number(w["estimated"]), _number(w["measured"]), labels, w["latest_version"] or "-")
     return table

@@ -20,7 +20,7 @@ def run(
     clock: Annotated[str, typer.Option(help="'data' replays in the data's time; 'wall' runs on the system clock (and follows).")] = "data",
     follow: Annotated[bool, typer.Option("--follow/--once", help="Keep polling the sources once they are exhausted.")] = False,
     poll: Annotated[str, typer.Option(help="Wait between polls of an exhausted source (e.g. 5s).")] = "5s",
-    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Also serve each model's champion (host and port from its spec).")] = False,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Also serve each model's champion (host and port from its spec) until interrupted.")] = False,
 ) -> None:
     """Run ingest, triggers, training, gates and promotion (and serving) until the sources end, or forever with --follow.
 

@@ -98,7 +98,7 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 
 def _is_union_slot(part: Any) -> bool:
-    return isinstance(part, int) or part in {"source", "labels", "features", "model", "deployment"}
+    return isinstance(part, int) or part in {"source", "labels", "features", "model", "deployment", "executor"}
 
 
 def _location(parts: tuple[Any, ...]) -> str:

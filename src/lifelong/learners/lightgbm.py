@@ -154,7 +154,11 @@ class LightGBMLearner(Learner):
         try:
             data = lgb.Dataset(X, label=label, weight=weight, params={"verbosity": -1})
             return lgb.train(
-                self._train_params(), data, num_boost_round=rounds, init_model=init_model
+                self._train_params(),
+                data,
+                num_boost_round=rounds,
+                init_model=init_model,
+                keep_training_booster=True,  # no text round trip of the whole model per update
             )
         except LifelongError:
             raise

@@ -42,6 +42,7 @@ class MonitorWindow:
     pending: int
     complete: bool
     latest_version: str | None
+    matters: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class MonitorWindow:
             "pending": self.pending,
             "complete": self.complete,
             "latest_version": self.latest_version,
+            "matters": self.matters,
         }
 
 
@@ -133,8 +135,9 @@ def monitor_history(context: MonitorContext, config: MonitoringConfig, now: date
             estimated = cbpe.estimate(scores).value if cbpe is not None else None
         performance = monitor.window(start, stop, now=now)
         champion = _latest_trained(trained, stop)
+        matters = ((importance or 0.0) >= config.min_importance and bool(drifted)) or (prediction_p is not None and prediction_p < config.alpha)
         windows.append(MonitorWindow(start, stop, len(frame), share, drifted, importance, prediction_p, estimated,
-                                     performance.value, performance.rows, performance.pending, performance.complete, champion))
+                                     performance.value, performance.rows, performance.pending, performance.complete, champion, matters))
     return MonitorHistory(context.name, version.version, metric, baseline, tuple(windows))
 
 

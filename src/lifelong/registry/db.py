@@ -24,6 +24,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.pool import StaticPool
@@ -106,16 +107,21 @@ class Database:
                 # One shared connection; transactions on it are serialized by a lock.
                 self._lock = threading.RLock()
                 self.engine = sa.create_engine(
-                    parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
+                    parsed,
+                    poolclass=StaticPool,
+                    connect_args={"check_same_thread": False},
+                    json_deserializer=orjson.loads,
                 )
             else:
                 Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
-                self.engine = sa.create_engine(parsed)
+                self.engine = sa.create_engine(parsed, json_deserializer=orjson.loads)
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             try:
-                self.engine = sa.create_engine(parsed, pool_pre_ping=True)
+                self.engine = sa.create_engine(
+                    parsed, pool_pre_ping=True, json_deserializer=orjson.loads
+                )
             except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
                 raise ConfigError(
                     f"url: cannot use {parsed.render_as_string(hide_password=True)!r}: {error}"

@@ -234,18 +234,20 @@ class Registry:
         """``version`` then its parent, grandparent... up to the root, in one query."""
         model = check_model(model)
         major, minor = parse_version(version)
+        # The chain carries whole rows: each step is one index lookup on (model, version), and no
+        # join of the chain back onto the table (quadratic on SQLite for long chains) is needed.
         chain = (
-            sa.select(versions.c.id, versions.c.parent, sa.literal(0).label("depth"))
+            sa.select(*versions.c, sa.literal(0).label("depth"))
             .where(versions.c.model == model, versions.c.major == major, versions.c.minor == minor)
             .cte("chain", recursive=True)
         )
         step = versions.alias("step")
         chain = chain.union_all(
-            sa.select(step.c.id, step.c.parent, chain.c.depth + 1).where(
+            sa.select(*step.c, (chain.c.depth + 1).label("depth")).where(
                 step.c.model == model, step.c.version == chain.c.parent
             )
         )
-        query = sa.select(versions).join(chain, versions.c.id == chain.c.id).order_by(chain.c.depth)
+        query = sa.select(*(chain.c[column.name] for column in versions.c)).order_by(chain.c.depth)
 
         def read(conn: sa.Connection) -> list[ModelVersion]:
             rows = conn.execute(query).all()

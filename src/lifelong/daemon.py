@@ -177,7 +177,7 @@ class ModelLoop:
         written = 0
         with open_source(self.pipeline) as source:
             for batch in source.read(since=load_checkpoint(self.pipeline)):
-                counts = store_batch(self.pipeline, batch)
+                counts = store_batch(self.pipeline, batch, source)
                 written += counts["written"]
                 self.totals["rows"] += counts["written"]
                 self.totals["dead_letters"] += counts["dead_letters"]

@@ -10,9 +10,10 @@ All in one run, on this machine:
 2. CBPE against NannyML 0.13's CBPE on NannyML's bundled synthetic binary data (its own
    environment: it pins LightGBM < 4.6), chunks of 5,000 rows, ROC AUC and accuracy.
 3. Detection delay on SEA (``shared/datasets/sea.csv``, abrupt concept drift every 12,500 rows):
-   the real loop (event store, column labels, LightGBM) with lifelong's performance trigger
-   checked every 30 minutes of data time (one row a minute); the delay is rows from a drift to the
-   first firing after it.
+   the real loop's pieces (event store, column labels, LightGBM, registry) with lifelong's
+   performance trigger: for each drift, a champion trained on the two days before it, then the
+   trigger checked every 30 minutes of data time (one row a minute) until it fires; the delay is
+   rows from the drift to that firing. The stretch before the first drift counts false firings.
 4. False triggers per million events on a stationary stream (20 features, one event a second):
    lifelong's drift trigger checked every hour against the champion, and River's PageHinkley with
    its defaults on the champion's error stream.
@@ -158,13 +159,29 @@ def _pipeline(home: Path, spec: dict[str, Any]) -> Any:
 
 
 def sea_delays(rows: int) -> dict[str, Any]:
+    """Per drift: a champion trained on the concept before it, then checks every 30 min until the trigger fires."""
     from lifelong.ingest import ingest_once
-    from lifelong.orchestrator import Orchestrator, UpdateResult
+    from lifelong.orchestrator import Orchestrator
     from lifelong.triggers import Decision
 
-    sea = DATASETS / "sea.csv"
+    def minute(moment: datetime) -> int:
+        return int((moment - T0).total_seconds() // 60)
+
+    def first_firing(orchestrator: Any, pipeline: Any, start: datetime, stop: datetime) -> tuple[int | None, int]:
+        check, fired = start + timedelta(minutes=30), []
+        while check < stop:
+            if pipeline.trigger.check(orchestrator.trigger_state(check)).fire:
+                fired.append(minute(check))
+                break
+            check += timedelta(minutes=30)
+        return (fired[0] if fired else None), len(fired)
+
+    from lifelong.monitoring.streaming import ADWINDetector, DDMDetector, HDDMADetector
+
+    detectors = {"adwin": ADWINDetector, "ddm": DDMDetector, "hddm_a": HDDMADetector}
+    detector_delays: dict[str, list[int | None]] = {name: [] for name in detectors}
     with tempfile.TemporaryDirectory(prefix="lifelong-bench-sea-") as tmp:
-        data = pd.read_csv(sea, nrows=rows)
+        data = pd.read_csv(DATASETS / "sea.csv", nrows=rows)
         data.to_csv(Path(tmp) / "sea.csv", index=False)
         spec = {
             "name": "sea",
@@ -172,35 +189,42 @@ def sea_delays(rows: int) -> dict[str, Any]:
             "labels": {"kind": "column", "column": "label"},
             "features": {"kind": "tabular", "numeric": ["f1", "f2", "f3"]},
             "model": {"kind": "lightgbm", "n_estimators": 60, "num_leaves": 15},
-            "training": {"mode": "stateless", "window": "12h", "holdout": "3h", "min_rows": 200},
-            "evaluation": {"metric": "accuracy", "gates": [{"kind": "not_worse", "tolerance": 0.02}]},
-            "triggers": {"triggers": [{"kind": "performance", "window": "2h", "loss": "error", "alpha": 0.01,
-                                       "min_increase": 0.03, "min_rows": 100}]},
+            "training": {"mode": "stateless", "window": "2d", "holdout": "12h", "min_rows": 300},
+            "evaluation": {"metric": "accuracy", "gates": []},
+            "triggers": {"triggers": [{"kind": "performance", "window": "12h", "loss": "error", "alpha": 0.01,
+                                       "min_increase": 0.03, "min_rows": 300}]},
         }
         pipeline = _pipeline(Path(tmp) / "home", spec)
         try:
             ingest_once(pipeline)
             orchestrator = Orchestrator(pipeline)
-            start = time.perf_counter()
-            orchestrator.update(T0 + timedelta(hours=12), Decision(True, "manual", "first version"))
-            firings: list[int] = []
-            check = T0 + timedelta(hours=12, minutes=30)
-            end = T0 + timedelta(minutes=rows)
-            while check <= end:
-                outcome = orchestrator.step(check)
-                if isinstance(outcome, UpdateResult):
-                    firings.append(int((check - T0).total_seconds() // 60))
-                check += timedelta(minutes=30)
-            seconds = time.perf_counter() - start
+            begun = time.perf_counter()
+            first = T0 + timedelta(days=2)
+            orchestrator.update(first, Decision(True, "manual", "champion of the first concept"))
+            early, _ = first_firing(orchestrator, pipeline, first, T0 + timedelta(minutes=SEA_DRIFTS[0]))
+            delays: list[int | None] = []
+            drifts = [d for d in SEA_DRIFTS if d < rows]
+            for index, drift in enumerate(drifts):
+                at = T0 + timedelta(minutes=drift)
+                orchestrator.update(at, Decision(True, "manual", f"champion of the concept before row {drift}"))
+                stop = T0 + timedelta(minutes=drifts[index + 1] if index + 1 < len(drifts) else rows)
+                fired, _ = first_firing(orchestrator, pipeline, at, stop)
+                delays.append(None if fired is None else fired - drift)
+                champion = orchestrator.champion()
+                if champion is None:
+                    raise RuntimeError("SEA: expected a champion after the manual update, got none")
+                bundle = orchestrator.bundle(champion)
+                warm = 720  # the champion's held-out rows before the drift, then everything after it
+                rows_around = data.iloc[drift - warm : minute(stop)]
+                wrong = bundle.classes_[np.argmax(bundle.predict_proba_frame(rows_around), axis=1)] != rows_around["label"].to_numpy()
+                for name, factory in detectors.items():
+                    found = [index - warm for index in factory().update_many(wrong.astype(int).tolist()) if index >= warm]
+                    detector_delays[name].append(found[0] if found else None)
+            seconds = time.perf_counter() - begun
         finally:
             pipeline.close()
-    delays: list[int | None] = []
-    for index, drift in enumerate(d for d in SEA_DRIFTS if d < rows):
-        following = SEA_DRIFTS[index + 1] if index + 1 < len(SEA_DRIFTS) else rows
-        after = [f for f in firings if drift <= f < following]
-        delays.append(after[0] - drift if after else None)
-    early = [f for f in firings if f < SEA_DRIFTS[0]]
-    return {"sea_detection_delays": delays, "sea_firings": firings, "sea_firings_before_first_drift": len(early), "sea_seconds": seconds}
+    return {"sea_detection_delays": delays, "sea_false_firing_before_first_drift": early, "sea_seconds": seconds,
+            "sea_detector_delays": detector_delays}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,8 +343,15 @@ def describe(result: dict[str, Any]) -> str:
         f"{result['pagehinkley_false_triggers_per_million']:.1f} (River PageHinkley, defaults, on the error stream) |",
         "",
         f"SEA (abrupt drifts at rows {', '.join(str(d) for d in SEA_DRIFTS)}): the loop with the performance trigger "
-        f"(2h windows of complete labels, one-sided Welch test at 0.01) detected them after {delays} rows; "
-        f"{result['sea_firings_before_first_drift']} firing(s) before the first drift. "
+        f"(12h windows of complete labels against the champion's 12h held out, one-sided Welch test at 0.01, checked every 30 min) "
+        f"detected them after {delays} rows; "
+        f"false firing before the first drift: {result['sea_false_firing_before_first_drift'] or 'none'}. The first drift "
+        "raises the old champion's error only from about 12% to 14-16% (close to `min_increase` 0.03), so the windowed "
+        "test needs several windows; the larger second and third drifts are found in the first windows after them. "
+        "River's detectors (lifelong's wrappers, defaults) on the same champions' error streams, fed the 720 held-out rows "
+        "before each drift and then the rows after it: "
+        + ", ".join(f"{name} {values}" for name, values in result["sea_detector_delays"].items())
+        + " rows (they have no notion of whether the change matters, and no false-alarm control beyond their own thresholds). "
         f"PageHinkley on a stationary feature: {result['pagehinkley_on_feature_per_million']:.1f} detections per million. "
         f"Stationary checks whose drift was persistent (before the impact requirement): {result['persistent_drift_checks']} of {result['drift_checks']}.",
         "",

@@ -219,6 +219,16 @@ class Daemon:
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise ConfigError(f"-c: expected one spec per model, got {duplicated} more than once")
+        if options.serve:
+            taken: dict[tuple[str, int], str] = {}
+            for pipeline in pipelines:
+                address = (pipeline.config.serving.host, pipeline.config.serving.port)
+                if address in taken:
+                    raise ConfigError(
+                        f"serving.port: expected a different address per served model, got {address[0]}:{address[1]} "
+                        f"for both {taken[address]!r} and {pipeline.name!r}"
+                    )
+                taken[address] = pipeline.name
         self.options = options
         self.loops = [ModelLoop(p, options, clock=clock or SystemClock()) for p in pipelines]
         self._stop = threading.Event()

@@ -90,6 +90,7 @@ class Orchestrator:
     trainer: Trainer = field(default_factory=Trainer)
     _bundles: dict[str, ModelBundle] = field(default_factory=dict)
     _last_fired_at: datetime | None = None
+    _resumed: bool = False
     _monitor: MonitorContext | None = None
 
     # ------------------------------------------------------------------ state
@@ -155,14 +156,20 @@ class Orchestrator:
         An update a crash left undecided is finished first (see :mod:`lifelong.recovery`).
         """
         now = now or self.pipeline.clock.now()
-        self.resume()
+        if not self._resumed:  # once per process, and again after an update that raised
+            self.resume()
+            self._resumed = True
         state = self.trigger_state(now)
         decision = with_firing_id(self.pipeline.name, self.pipeline.trigger.check(state), state)
         if not decision.fire:
             return None
         self._last_fired_at = now
         counted = state.labeled_rows if self.pipeline.trigger.needs_labeled_rows else None
-        return self.update(now, decision, labeled_rows=counted)
+        try:
+            return self.update(now, decision, labeled_rows=counted)
+        except BaseException:
+            self._resumed = False
+            raise
 
     def resume(self) -> Recovered | None:
         """Finish the latest update if a crash interrupted it between registering and deciding."""

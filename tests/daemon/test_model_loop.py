@@ -85,5 +85,11 @@ def test_options_and_duplicate_models_are_refused(tmp_path: Path) -> None:
     try:
         with pytest.raises(ConfigError, match="-c: expected one spec per model, got \\['churn'\\] more than once"):
             Daemon([pipeline, pipeline], DaemonOptions())
+        other = Pipeline.open(pipeline.config.model_copy(update={"name": "ctr", "home": tmp_path / "home-ctr"}))
+        try:
+            with pytest.raises(ConfigError, match="serving.port: expected a different address per served model, got 127.0.0.1:8000"):
+                Daemon([pipeline, other], DaemonOptions(serve=True))
+        finally:
+            other.close()
     finally:
         pipeline.close()

@@ -17,14 +17,13 @@ from typing import Any
 
 import pytest
 
-SOAK = "soak: heavy reliability variants (many kills, long load); run with -m soak"
 _RESULTS = pytest.StashKey[list[dict[str, Any]]]()
 
 Record = Callable[..., None]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", SOAK)
+    # The ``soak`` marker itself is registered in pyproject.toml.
     config.stash[_RESULTS] = []
 
 

@@ -202,7 +202,7 @@ def test_lifelong_serve_binds_the_loopback_by_default(
         zygote.spawn(str(spec), str(port))
         try:
             try:
-                wait_ready(f"http://127.0.0.1:{port}")
+                wait_ready(f"http://127.0.0.1:{port}", timeout=120.0)
             except AssertionError as exc:
                 raise AssertionError(f"{exc}: {zygote.child.output()}") from exc
             addresses = _listening(port)

@@ -166,7 +166,7 @@ def to_category(series: pd.Series, categories: tuple[str, ...]) -> tuple[pd.Seri
     if pd.api.types.is_bool_dtype(series.dtype):
         text = pd.Series(pd.NA, index=series.index, dtype="str")
     elif pd.api.types.is_float_dtype(series.dtype):
-        integral = series.where(series % 1 == 0)
+        integral = series.where((series % 1 == 0) & (series.abs() < 2.0**63))  # fits Int64
         text = integral.astype("Int64").astype("str")
     elif series.dtype == object:
         usable = _elementwise(series, lambda v: _stringable(v) and not isinstance(v, float))

@@ -39,6 +39,7 @@ from lifelong.triggers import Decision, FiringJournal, TriggerState, versions_fo
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 ACTOR = "lifelong-orchestrator"
+RECOUNT_EVERY = 32  # labeled-row counts: a full recount after this many incremental ones
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class Orchestrator:
     _last_fired_at: datetime | None = None
     _resumed: bool = False
     _monitor: MonitorContext | None = None
+    _counts: dict[str, tuple[datetime, int, int]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ state
     def champion(self) -> ModelVersion | None:
@@ -127,9 +129,26 @@ class Orchestrator:
         labels = self.pipeline.config.labels
         store = self.pipeline.store
         if isinstance(labels, NaturalLabelsConfig):
-            return store.count(labels.predictions, None, now - labels.window)
+            return self._count_until(labels.predictions, now - labels.window)
         delay = getattr(labels, "delay", timedelta(0))
-        return store.count(labels.rows_stream, None, now - delay)
+        return self._count_until(labels.rows_stream, now - delay)
+
+    def _count_until(self, stream: str, cutoff: datetime) -> int:
+        """Rows of ``stream`` before ``cutoff``: the last count plus the rows since its cutoff.
+
+        Only the recent partitions are read; a full recount every ``RECOUNT_EVERY`` calls (and
+        when time goes backwards) picks up late events stored behind an earlier cutoff.
+        """
+        store = self.pipeline.store
+        cached = self._counts.get(stream)
+        if cached is None or cutoff < cached[0] or cached[2] >= RECOUNT_EVERY:
+            total = store.count(stream, None, cutoff)
+            self._counts[stream] = (cutoff, total, 0)
+            return total
+        since, total, calls = cached
+        total += store.count(stream, since, cutoff) if cutoff > since else 0
+        self._counts[stream] = (cutoff, total, calls + 1)
+        return total
 
     def monitor_context(self) -> MonitorContext:
         """What data-driven triggers (drift, performance, cost) read; built once, shares the bundle cache."""

@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -51,16 +52,25 @@ def profile_stream(
     *,
     timestamp: str,
     target: str,
+    drop: Sequence[str] = (),
     max_categories: int = 50,
     initial_fraction: float = 0.1,
 ) -> StreamProfile:
     """Validate ``path`` as a time-ordered labeled stream and infer numeric and categorical features.
 
-    Categorical columns take their categories from the first ``initial_fraction`` of rows
-    (later unseen values are encoded as all zeros), so nothing from the future leaks in.
+    Feature inference: every column other than the timestamp, the target and ``drop`` is a
+    feature. A column of numbers (integers or floats, missing values allowed) is numeric; any
+    other column (text, booleans, mixed) is categorical, with the distinct values of the first
+    ``initial_fraction`` of rows as its categories, so nothing from the future leaks in (a value
+    first seen later is encoded as all zeros: ``unseen: ignore``). A categorical column with
+    more than ``max_categories`` values in those rows (an id, free text) is dropped and reported
+    in ``dropped``.
     """
     frame = _read(path)
     columns = list(frame.columns)
+    unknown = [name for name in drop if name not in frame.columns]
+    if unknown:
+        raise DataError(f"--drop: columns {unknown} not found; the file has columns {columns}")
     if timestamp not in frame.columns:
         raise DataError(f"--timestamp: column {timestamp!r} not found; the file has columns {columns}")
     if target not in frame.columns:
@@ -79,7 +89,7 @@ def profile_stream(
             f"{timestamp}: expected times in increasing order, but row {row + 1} ({times.iloc[row].isoformat()}) "
             f"comes before row {row} ({times.iloc[row - 1].isoformat()}); sort the file by time"
         )
-    empty = [str(c) for c in frame.columns if frame[c].isna().all()]
+    empty = [str(c) for c in frame.columns if c not in drop and frame[c].isna().all()]
     if empty:
         raise DataError(f"columns {empty}: every value is missing; drop or fill them")
     labels = frame[target].dropna()
@@ -91,7 +101,7 @@ def profile_stream(
     categorical: dict[str, tuple[str, ...]] = {}
     dropped: dict[str, str] = {}
     for column in frame.columns:
-        if column in (timestamp, target):
+        if column in (timestamp, target) or column in drop:
             continue
         series = frame[column]
         if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):

@@ -1,10 +1,20 @@
 """``lifelong simulate``: replay a historical stream through full update policies.
 
-The replay uses the production pieces — the file source and ingest path, the event store,
-the orchestrator (triggers, stateful or stateless training, gates, promotion), and the
-prediction service answering with the registry's champion — on a clock that follows the
-data's own time. Each row is predicted by the champion serving at that moment, before its
-label is used for training (prequential evaluation).
+The replay uses the production pieces — the file source and its schema validation, the
+ingest path (:func:`lifelong.ingest.store_batch` into the Parquet event store), the
+orchestrator (triggers, stateful or stateless training, gates, promotion, the registry) and
+the prediction service answering with the registry's champion — on a clock that follows the
+data's own time. Each batch of rows is first enriched with its point-in-time context
+(:mod:`lifelong.experiments.context`: the last label that had arrived given the label delay,
+recent changes of the inputs), then predicted by the champion serving at that moment, then
+stored; its labels reach training only once they would have arrived (the column labeler's
+delay). So every row is predicted before its label is used (prequential evaluation).
+
+Batching is a speed device only: the context features of a row depend on its event time,
+never on where a batch was cut; the champion that answers a batch is the one serving when the
+batch's first row arrived (at most one batch staler than row-by-row serving). The events
+stream is compacted every ``compact_every`` batches, as a long-running deployment does, so
+that the store's file count does not grow with the replay.
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,9 +32,10 @@ import pandas as pd
 
 from lifelong.clock import ManualClock
 from lifelong.errors import DataError
+from lifelong.experiments.context import StreamContext
 from lifelong.experiments.policies import policy_config
 from lifelong.experiments.profile import StreamProfile
-from lifelong.ingest import open_source, store_batch
+from lifelong.ingest import STREAM, open_source, store_batch
 from lifelong.orchestrator import Orchestrator, SkippedUpdate, UpdateResult
 from lifelong.runtime import Pipeline
 from lifelong.serving import ModelCatalog, PredictionService
@@ -40,9 +51,11 @@ class PolicyResult:
     scored: int = 0
     correct: int = 0
     seconds: float = 0.0
+    cpu_s: float = 0.0
     train_cpu_s: float = 0.0
     versions: int = 0
     promotions: int = 0
+    skipped: int = 0
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -53,16 +66,38 @@ class PolicyResult:
         return {
             "accuracy": round(self.accuracy, 6),
             "samples_per_s": round(self.rows / self.seconds, 1) if self.seconds else None,
+            "samples_per_cpu_s": round(self.rows / self.cpu_s, 1) if self.cpu_s else None,
+            "cpu_s": round(self.cpu_s, 3),
             "train_cpu_s": round(self.train_cpu_s, 3),
             "versions": self.versions,
             "promotions": self.promotions,
+            "skipped_updates": self.skipped,
             "timeline": self.timeline,
         }
 
 
-def _fallback(counts: dict[Any, int], classes: Sequence[Any]) -> Any:
-    """Before any model serves: the most frequent label seen so far (the first class at the start)."""
-    return max(counts, key=lambda c: counts[c]) if counts else classes[0]
+class _Timeline:
+    """Accuracy of the served predictions per bucket of labeled rows."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.scored, self.correct = size, 0, 0
+        self.points: list[dict[str, Any]] = []
+
+    def add(self, scored: int, correct: int, until: str) -> None:
+        self.scored += scored
+        self.correct += correct
+        if self.scored >= self.size:
+            self.close(until)
+
+    def close(self, until: str) -> None:
+        if self.scored:
+            self.points.append({"until": until, "rows": self.scored, "accuracy": round(self.correct / self.scored, 4)})
+        self.scored = self.correct = 0
+
+
+def _stream_start(profile: StreamProfile) -> pd.Timestamp:
+    first = pd.Timestamp(pd.read_csv(profile.path, usecols=[profile.timestamp], nrows=1).iloc[0, 0])
+    return first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
 
 
 def simulate_policy(
@@ -70,17 +105,24 @@ def simulate_policy(
     policy: str,
     *,
     label_delay: timedelta = timedelta(0),
-    batch_size: int = 100,
-    buckets: int = 20,
+    batch_size: int = 250,
+    context: bool = True,
+    buckets: int = 40,
+    compact_every: int = 20,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> PolicyResult:
     """Replay the stream under ``policy`` and measure what the served predictions got right."""
     result = PolicyResult(policy)
+    enricher = (
+        StreamContext(numeric=profile.numeric, target=profile.target, classes=profile.classes, delay=label_delay)
+        if context
+        else None
+    )
+    timeline = _Timeline(max(1, profile.rows // buckets))
+    counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix=f"lifelong-sim-{policy}-") as tmp:
-        config = policy_config(profile, policy, home=Path(tmp), label_delay=label_delay, batch_size=batch_size)
-        first = pd.Timestamp(pd.read_csv(profile.path, usecols=[profile.timestamp], nrows=1).iloc[0, 0])
-        first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
-        clock = ManualClock(first.to_pydatetime())
+        config = policy_config(profile, policy, home=Path(tmp), context=enricher, label_delay=label_delay, batch_size=batch_size)
+        clock = ManualClock(_stream_start(profile).to_pydatetime())
         pipeline = Pipeline.open(config, clock=clock, durable=False)
 
         def record(outcome: UpdateResult | SkippedUpdate) -> None:
@@ -88,54 +130,67 @@ def simulate_policy(
                 result.versions += 1
                 result.promotions += int(outcome.promoted)
                 result.train_cpu_s += outcome.train_cpu_s
+            else:
+                result.skipped += 1
 
         orchestrator = Orchestrator(pipeline, on_update=record)
         catalog = ModelCatalog(RegistryModelLoader(pipeline.registry))
         service = PredictionService(catalog, None, clock=clock, extra="ignore")
-        inputs = [*profile.numeric, *profile.categorical]
-        counts: dict[Any, int] = {}
-        bucket_size = max(1, profile.rows // buckets)
-        bucket_scored = bucket_correct = 0
-        started = time.perf_counter()
+        inputs = [*config.features.numeric, *config.features.categorical]
+        serving = False
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             with open_source(pipeline) as source:
-                for batch in source.read():
+                for index, batch in enumerate(source.read()):
                     frame = batch.frame
                     if len(frame):
-                        end = frame["event_time"].max().to_pydatetime()
+                        if enricher is not None:
+                            frame = enricher.enrich(frame)
+                            batch = replace(batch, frame=frame)
                         clock.set(max(clock.now(), frame["event_time"].min().to_pydatetime()))
                         truth = frame[profile.target]
-                        if pipeline.registry.alias_version(pipeline.name, "champion") is not None:
-                            predicted = np.asarray(service.predict(pipeline.name, frame[inputs]).labels, dtype=object)
-                        else:
-                            predicted = np.full(len(frame), _fallback(counts, profile.classes), dtype=object)
+                        if serving:
+                            predicted = np.asarray(service.predict(pipeline.name, frame[inputs]).labels, dtype=object).astype(str)
+                        else:  # before the first version: the most frequent label that has arrived
+                            fallback = max(counts, key=lambda c: counts[c]) if counts else str(profile.classes[0])
+                            predicted = np.full(len(frame), fallback, dtype=object)
                         known = truth.notna().to_numpy()
-                        hits = int(sum(str(p) == str(t) for p, t in zip(predicted[known], truth[known], strict=True)))
+                        labels = truth[known].map(_label_text).to_numpy(dtype=object)
+                        hits = int(np.sum(predicted[known].astype(str) == labels.astype(str)))
                         result.rows += len(frame)
                         result.scored += int(known.sum())
                         result.correct += hits
-                        bucket_scored += int(known.sum())
-                        bucket_correct += hits
-                        for value in truth[known]:
+                        end = frame["event_time"].max().to_pydatetime()
+                        timeline.add(int(known.sum()), hits, end.isoformat())
+                        for value in labels:
                             counts[value] = counts.get(value, 0) + 1
-                        if bucket_scored >= bucket_size:
-                            result.timeline.append({"until": end.isoformat(), "accuracy": round(bucket_correct / bucket_scored, 4)})
-                            bucket_scored = bucket_correct = 0
                     store_batch(pipeline, batch)
                     if len(frame):
                         clock.set(max(clock.now(), end + timedelta(microseconds=1)))
                         if isinstance(orchestrator.step(clock.now()), UpdateResult):
                             catalog.refresh(pipeline.name)
+                            serving = serving or pipeline.registry.alias_version(pipeline.name, "champion") is not None
+                    if compact_every and index % compact_every == compact_every - 1:
+                        pipeline.store.compact(STREAM)
                     if progress is not None:
                         progress(result.rows, profile.rows, policy)
         finally:
             result.seconds = time.perf_counter() - started
+            result.cpu_s = time.process_time() - cpu_started
+            catalog.stop()
             pipeline.close()
-    if bucket_scored:
-        result.timeline.append({"until": "end", "accuracy": round(bucket_correct / bucket_scored, 4)})
+    timeline.close("end")
+    result.timeline = timeline.points
     if result.scored == 0:
         raise DataError(f"{profile.target}: no labeled rows were scored; check the target column and --label-delay")
     return result
+
+
+def _label_text(value: Any) -> str:
+    """A label as the service returns it: 1.0 read from a CSV is the class 1."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def simulate(
@@ -143,18 +198,27 @@ def simulate(
     policies: Sequence[str],
     *,
     label_delay: timedelta = timedelta(0),
-    batch_size: int = 100,
+    batch_size: int = 250,
+    context: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
     """Every policy on the same stream: ``{"rows": n, "policies": {name: {...}}}``."""
     results = {
-        name: simulate_policy(profile, name, label_delay=label_delay, batch_size=batch_size, progress=progress).to_dict()
+        name: simulate_policy(
+            profile, name, label_delay=label_delay, batch_size=batch_size, context=context, progress=progress
+        ).to_dict()
         for name in policies
     }
     return {
         "rows": profile.rows,
-        "features": {"numeric": list(profile.numeric), "categorical": sorted(profile.categorical), "dropped": profile.dropped},
+        "features": {
+            "numeric": list(profile.numeric),
+            "categorical": sorted(profile.categorical),
+            "dropped": profile.dropped,
+            "context": context,
+        },
         "label_delay_s": label_delay.total_seconds(),
+        "batch_size": batch_size,
         "policies": results,
     }
 

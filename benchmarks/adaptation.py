@@ -1,0 +1,233 @@
+"""Headline adaptation benchmark: served prequential accuracy and throughput on drifting streams.
+
+Streams: Elec2, SEA and Weather from ``/work/shared/datasets`` (Elec2 without ``date`` and
+``nswprice``, as is common practice: the label is derived from ``nswprice``), plus two River
+synthetic streams generated here with a fixed seed: Agrawal with gradual drift (functions
+0 → 2 → 5 → 7, each change spread over a tenth of the stream) and SEA with abrupt drift
+(variants 0 → 1 → 2 → 3, 10% label noise).
+
+lifelong runs through ``lifelong simulate`` (:func:`lifelong.experiments.simulate_policy`): the
+file source, the event store, the orchestrator with its triggers, gates and registry, and the
+prediction service answering every batch with the champion before the batch's labels are
+stored. Its policies: ``default``; ``static`` (trained once); ``stateless-periodic`` (retrained
+from scratch every 2,000 rows on the last 5,000). All of them see the point-in-time context
+features of :mod:`lifelong.experiments.context` (last label known at serving time, recent input
+changes); the label delay is 0, so the last known label is the previous row's.
+
+Peers, test-then-train one row at a time (River's ``predict_one`` then ``learn_one``, the loop
+of ``evaluate.progressive_val_score``), on the stream's raw inputs: Adaptive Random Forest,
+Hoeffding Adaptive Tree, Leveraging Bagging (of Hoeffding trees), and the "repeat the last label"
+baseline; and ARF again with the same context features lifelong gets (``arf+context``), to show
+how much of lifelong's lead is the features rather than the policy.
+
+Every contender is timed the same way in the same run: wall seconds (``perf_counter``) and
+CPU seconds of the process (``process_time``); lifelong's include everything (reading, storing,
+serving, training, registering, gating). This machine is shared, so wall throughput is noisy;
+the throughput goal (lifelong's default policy at >= 5x ARF) is judged on samples per CPU
+second, and wall numbers are reported beside it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.common import DATASETS
+
+POLICIES = ("default", "static", "stateless-periodic")
+PEERS = ("arf", "hat", "levbag", "last_label", "arf+context")
+GOAL_RATIO = 5.0
+SYNTHETIC_ROWS = 40_000
+
+
+def _agrawal_gradual(rows: int, seed: int = 7) -> pd.DataFrame:
+    from river.datasets import synth
+
+    def drifting(functions: list[int], offset: int) -> Any:
+        if len(functions) == 1:
+            return synth.Agrawal(functions[0], seed=seed + offset)
+        return synth.ConceptDriftStream(
+            synth.Agrawal(functions[0], seed=seed + offset),
+            drifting(functions[1:], offset + 1),
+            position=rows // 4,
+            width=rows // 10,
+            seed=seed,
+        )
+
+    records = [{**x, "label": int(y)} for x, y in itertools.islice(drifting([0, 2, 5, 7], 0), rows)]
+    return pd.DataFrame(records)
+
+
+def _sea_abrupt(rows: int, seed: int = 7) -> pd.DataFrame:
+    from river.datasets import synth
+
+    parts = [itertools.islice(synth.SEA(variant, noise=0.1, seed=seed + variant), rows // 4) for variant in range(4)]
+    records = [{**{f"x{k}": v for k, v in x.items()}, "label": int(y)} for x, y in itertools.chain(*parts)]
+    return pd.DataFrame(records)
+
+
+def _streams(folder: Path, quick: bool) -> Iterator[tuple[str, Path, tuple[str, ...]]]:
+    """(name, csv path, columns to drop) for each stream; the synthetic ones are written to ``folder``."""
+    limit = 5_000 if quick else None
+    shared = {"elec2": ("date", "nswprice"), "sea": (), "weather": ()}
+    for name, drop in shared.items():
+        path = DATASETS / f"{name}.csv"
+        if limit is not None:
+            small = folder / f"{name}.csv"
+            pd.read_csv(path, nrows=limit).to_csv(small, index=False)
+            path = small
+        yield name, path, drop
+    rows = limit or SYNTHETIC_ROWS
+    for name, frame in (("agrawal_gradual", _agrawal_gradual(rows)), ("sea_abrupt", _sea_abrupt(rows))):
+        frame.insert(0, "timestamp", pd.date_range("2024-01-01", periods=len(frame), freq="min").strftime("%Y-%m-%dT%H:%M:%S"))
+        path = folder / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        yield name, path, ()
+
+
+def _river_model(name: str) -> Any:
+    from river import ensemble, forest, tree
+
+    if name in ("arf", "arf+context"):
+        return forest.ARFClassifier(seed=1)
+    if name == "hat":
+        return tree.HoeffdingAdaptiveTreeClassifier(seed=1)
+    return ensemble.LeveragingBaggingClassifier(tree.HoeffdingTreeClassifier(), seed=1)
+
+
+def _context_frame(profile: Any) -> pd.DataFrame:
+    """The inputs with lifelong's context features, computed the same streaming way (in batches)."""
+    from lifelong.experiments.context import StreamContext
+
+    frame = pd.read_csv(profile.path)
+    frame["event_time"] = pd.to_datetime(frame[profile.timestamp], utc=True, format="mixed")
+    context = StreamContext(numeric=profile.numeric, target=profile.target, classes=profile.classes)
+    parts = [context.enrich(frame.iloc[start : start + 250]) for start in range(0, len(frame), 250)]
+    enriched = pd.concat(parts, ignore_index=True)
+    numeric, categorical = context.columns()
+    return enriched[[*profile.numeric, *profile.categorical, *numeric, *categorical]]
+
+
+def _peer(name: str, profile: Any) -> dict[str, Any]:
+    frame = pd.read_csv(profile.path)
+    y = frame[profile.target].tolist()
+    if name == "last_label":
+        start, cpu = time.perf_counter(), time.process_time()
+        previous, correct = None, 0
+        for label in y:
+            correct += int(label == previous)
+            previous = label
+        return _timed(correct, len(y), start, cpu)
+    inputs = _context_frame(profile) if name == "arf+context" else frame[[*profile.numeric, *profile.categorical]]
+    records = [{k: v for k, v in row.items() if not (isinstance(v, float) and np.isnan(v))} for row in inputs.to_dict("records")]
+    model = _river_model(name)
+    start, cpu = time.perf_counter(), time.process_time()
+    correct = 0
+    for x, label in zip(records, y, strict=True):  # test, then train
+        correct += int(model.predict_one(x) == label)
+        model.learn_one(x, label)
+    return _timed(correct, len(y), start, cpu)
+
+
+def _timed(correct: int, rows: int, start: float, cpu: float) -> dict[str, Any]:
+    wall, used = time.perf_counter() - start, time.process_time() - cpu
+    return {
+        "accuracy": round(correct / rows, 4),
+        "samples_per_s": round(rows / wall, 1),
+        "samples_per_cpu_s": round(rows / used, 1) if used > 0 else None,
+        "cpu_s": round(used, 2),
+    }
+
+
+def _lifelong(profile: Any, policy: str) -> dict[str, Any]:
+    from lifelong.experiments import simulate_policy
+
+    result = simulate_policy(profile, policy).to_dict()
+    keep = ("accuracy", "samples_per_s", "samples_per_cpu_s", "cpu_s", "train_cpu_s", "versions", "promotions")
+    return {key: result[key] for key in keep}
+
+
+def run(quick: bool) -> dict[str, Any]:
+    from lifelong.experiments import profile_stream
+
+    streams: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="lifelong-adaptation-") as tmp:
+        for name, path, drop in _streams(Path(tmp), quick):
+            profile = profile_stream(path, timestamp="timestamp", target="label", drop=drop)
+            print(f"-- {name}: {profile.rows} rows", flush=True)
+            policies = {policy: _lifelong(profile, policy) for policy in POLICIES}
+            peers: dict[str, Any] = {}
+            for peer in PEERS:
+                peers[peer] = _peer(peer, profile)
+                print(f"   {peer}: {peers[peer]}", flush=True)
+            for policy in POLICIES[1:]:
+                peers[f"lifelong-{policy}"] = policies[policy]
+            print(f"   lifelong: {policies}", flush=True)
+            streams[name] = {"rows": profile.rows, "lifelong": policies["default"], "peers": peers}
+    return {"quick": quick, "streams": streams, "goal_ratio": GOAL_RATIO}
+
+
+def _verdict(stream: dict[str, Any]) -> tuple[list[str], float | None]:
+    ours = stream["lifelong"]
+    beaten_by = [peer for peer, row in stream["peers"].items() if row["accuracy"] >= ours["accuracy"]]
+    arf = stream["peers"].get("arf", {}).get("samples_per_cpu_s")
+    ratio = ours["samples_per_cpu_s"] / arf if arf and ours.get("samples_per_cpu_s") else None
+    return beaten_by, ratio
+
+
+def describe(result: dict[str, Any]) -> str:
+    lines = [
+        "## adaptation",
+        "",
+        "Served prequential accuracy (each row predicted by the model serving at that moment, before its label",
+        "is learned) and throughput, one run, same machine. lifelong runs the full loop (`lifelong simulate`:",
+        "source, event store, orchestrator, registry, gates, prediction service); River peers test-then-train",
+        "row by row. Throughput is rows per CPU second (rows per wall second in brackets; the machine is shared).",
+        "",
+        "| stream | rows | lifelong default | best peer | ARF | HAT | LevBag | last label | ARF+context | x ARF (CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    misses: list[str] = []
+    for name, stream in result["streams"].items():
+        ours, peers = stream["lifelong"], stream["peers"]
+        best = max(peers, key=lambda peer: peers[peer]["accuracy"])
+        beaten_by, ratio = _verdict(stream)
+        cell = lambda row: f"{row['accuracy']:.4f} ({row['samples_per_cpu_s']:.0f}/cpu-s, {row['samples_per_s']:.0f}/s)"  # noqa: E731
+        lines.append(
+            f"| {name} | {stream['rows']} | {cell(ours)} | {best} {peers[best]['accuracy']:.4f} | {cell(peers['arf'])} | "
+            f"{cell(peers['hat'])} | {cell(peers['levbag'])} | {peers['last_label']['accuracy']:.4f} | "
+            f"{peers['arf+context']['accuracy']:.4f} | {ratio:.1f} |" if ratio is not None else f"| {name} | n/a |"
+        )
+        if beaten_by:
+            misses.append(f"{name}: behind or tied with {', '.join(beaten_by)} on accuracy")
+        if ratio is not None and ratio < result.get("goal_ratio", GOAL_RATIO):
+            misses.append(f"{name}: {ratio:.1f}x ARF's CPU throughput (goal {result.get('goal_ratio', GOAL_RATIO):.0f}x)")
+    lines += ["", "Other lifelong policies (static, stateless-periodic) are listed among the peers in the JSON.", ""]
+    if misses:
+        lines += ["Goals missed:", "", *[f"- {miss}" for miss in misses], ""]
+    else:
+        lines += ["Goals met: lifelong's default policy is ahead of every peer on every stream, at >= 5x ARF's throughput.", ""]
+    lines += [READING, ""]
+    return "\n".join(lines)
+
+
+READING = """Reading. Most of lifelong's lead comes from point-in-time context features (the last label known
+at serving time, input changes against their recent level) that a production feature pipeline has and
+that row-by-row learners are not usually given: `arf+context` shows what ARF does with the same
+features. Where lifelong loses, it is on streams whose concept changes abruptly and whose noise needs
+long windows (SEA): a fixed 2,500-row window retrained every few hundred rows is either too long just
+after a change or too short in between, while ARF's drift detectors reset single trees as soon as a
+change is detected. Throughput is bounded by per-batch and per-update work in the loop rather than by
+training: DuckDB scans of the Parquet event store (one partition per day, so slow streams such as
+Elec2, 48 rows a day, touch many files), the training snapshot and artifact writes, and registry
+transactions per version."""
+
+
+__all__ = ["describe", "run"]

@@ -1,0 +1,178 @@
+"""Point-in-time context features of a stream: the last label known at serving time, and recent inputs.
+
+A production system that predicts row ``i`` of a stream knows, at that moment, the rows that
+arrived before it and the labels that have arrived so far. :class:`StreamContext` computes,
+for each row as it arrives, features from exactly that knowledge and nothing later:
+
+- ``ctx_last_label``: the most recent label that had *arrived* before the row's event time.
+  A label of row ``j`` arrives at ``event_time_j + delay`` (the configured label delay); it is
+  known to row ``i`` when ``j < i`` and ``event_time_j + delay < event_time_i`` (strictly: a
+  label landing at the very instant of the request is not assumed to be there). Before any
+  label has arrived the feature is missing. For a binary target it is numeric (the index of the
+  class, 0 or 1); otherwise it is a categorical feature over the classes.
+- ``ctx_<column>_diff``: for each numeric input, the change since the previous row.
+- ``ctx_<column>_dev``: for each numeric input, its deviation from the mean of the last
+  ``span`` rows (this one included): where the value stands against its recent level.
+
+The same object is fed every batch in arrival order (batches may be of any size: the features
+of a row do not depend on how the stream was cut), so the features that serve a row and the
+features stored for training it are identical. It keeps only ``span`` rows of history and the
+labels still in flight.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from datetime import timedelta
+>>> context = StreamContext(numeric=("x",), target="y", classes=(0, 1), delay=timedelta(hours=1), span=2)
+>>> frame = pd.DataFrame({
+...     "event_time": pd.to_datetime(["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 03:00"], utc=True),
+...     "x": [1.0, 3.0, 2.0],
+...     "y": [1, 0, 1],
+... })
+>>> out = context.enrich(frame)
+>>> out["ctx_last_label"].tolist()  # row 2 is at 01:00: row 1's label lands at 01:00, not before
+[nan, nan, 0.0]
+>>> out["ctx_x_diff"].tolist(), out["ctx_x_dev"].tolist()
+([nan, 2.0, -1.0], [0.0, 1.0, -0.5])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lifelong.errors import ConfigError, DataError
+from lifelong.events.batch import EVENT_TIME
+
+PREFIX = "ctx_"
+LAST_LABEL = f"{PREFIX}last_label"
+
+
+class StreamContext:
+    """Streaming, point-in-time-correct context features (see the module docstring).
+
+    Parameters
+    ----------
+    numeric
+        Numeric input columns that get ``_diff`` and ``_dev`` features.
+    target
+        The label column (read only from rows whose label has arrived).
+    classes
+        The target's classes: two make ``ctx_last_label`` numeric, more make it categorical.
+    delay
+        How long after its event a label arrives.
+    span
+        Rows in the recent mean of ``_dev``.
+    """
+
+    def __init__(
+        self,
+        *,
+        numeric: Sequence[str],
+        target: str,
+        classes: Sequence[Any],
+        delay: timedelta = timedelta(0),
+        span: int = 50,
+    ) -> None:
+        if isinstance(span, bool) or not isinstance(span, int) or span < 2:
+            raise ConfigError(f"span: expected an integer >= 2, got {span!r}")
+        if not isinstance(delay, timedelta) or delay < timedelta(0):
+            raise ConfigError(f"delay: expected a duration >= 0, got {delay!r}")
+        if len(classes) < 2:
+            raise ConfigError(f"classes: expected at least two classes, got {list(classes)}")
+        self.numeric = tuple(numeric)
+        self.target = target
+        self.classes = tuple(classes)
+        self.delay = delay
+        self.span = span
+        self._index = {str(value): position for position, value in enumerate(self.classes)}
+        self._recent = pd.DataFrame({name: pd.Series(dtype="float64") for name in self.numeric})
+        self._pending_times = np.empty(0, dtype="datetime64[ns]")
+        self._pending_labels = np.empty(0, dtype=object)
+        self._last: Any = None
+
+    @property
+    def binary(self) -> bool:
+        return len(self.classes) == 2
+
+    def columns(self) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+        """The added features: (numeric names, categorical names with their categories)."""
+        numeric = [f"{PREFIX}{name}_{kind}" for name in self.numeric for kind in ("diff", "dev")]
+        if self.binary:
+            return (LAST_LABEL, *numeric), {}
+        return tuple(numeric), {LAST_LABEL: tuple(str(value) for value in self.classes)}
+
+    def enrich(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (time-ordered rows that follow the previous batch) with the context columns added."""
+        if EVENT_TIME not in frame.columns:
+            raise DataError(f"{EVENT_TIME}: expected a column of event times, got columns {list(frame.columns)}")
+        out = frame.copy()
+        if not len(frame):
+            for name in self.columns()[0]:
+                out[name] = pd.Series(dtype="float64")
+            for name in self.columns()[1]:
+                out[name] = pd.Series(dtype="str")
+            return out
+        self._add_inputs(frame, out)
+        self._add_labels(frame, out)
+        return out
+
+    def _add_inputs(self, frame: pd.DataFrame, out: pd.DataFrame) -> None:
+        if not self.numeric:
+            return
+        current = frame[list(self.numeric)].apply(pd.to_numeric, errors="coerce").astype("float64")
+        joined = pd.concat([self._recent, current], ignore_index=True)
+        previous = len(self._recent)
+        diff = joined.diff().iloc[previous:]
+        dev = (joined - joined.rolling(self.span, min_periods=1).mean()).iloc[previous:]
+        for name in self.numeric:
+            out[f"{PREFIX}{name}_diff"] = diff[name].to_numpy()
+            out[f"{PREFIX}{name}_dev"] = dev[name].to_numpy()
+        self._recent = joined.iloc[-(self.span - 1) :].reset_index(drop=True)
+
+    def _add_labels(self, frame: pd.DataFrame, out: pd.DataFrame) -> None:
+        times = frame[EVENT_TIME].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
+        labels = frame[self.target].to_numpy(dtype=object) if self.target in frame.columns else np.full(len(frame), None, dtype=object)
+        arrivals = np.concatenate([self._pending_times, times + np.timedelta64(self.delay)])
+        values = np.concatenate([self._pending_labels, labels])
+        offset = len(self._pending_times)
+        # arrivals are in row order and non-decreasing: the labels known to row i are a prefix,
+        # cut at the first arrival not strictly before it, and never including row i itself
+        known = np.minimum(np.searchsorted(arrivals, times, side="left"), offset + np.arange(len(frame)))
+        present = np.array([value is not None and not (isinstance(value, float) and np.isnan(value)) for value in values])
+        positions = np.where(present, np.arange(len(values)), -1)
+        latest = np.maximum.accumulate(positions) if len(positions) else positions
+        result: list[Any] = []
+        for cut in known:
+            at = latest[cut - 1] if cut > 0 else -1
+            value = values[at] if at >= 0 else self._last
+            result.append(None if value is None else self._encode(value))
+        if self.binary:
+            out[LAST_LABEL] = np.array([np.nan if value is None else value for value in result], dtype="float64")
+        else:
+            out[LAST_LABEL] = pd.Series(result, index=out.index, dtype=object)
+        # keep the labels still in flight at the last row's time; remember the latest arrived one
+        cut = int(np.searchsorted(arrivals, times[-1], side="left"))
+        arrived = latest[cut - 1] if cut > 0 else -1
+        if arrived >= 0:
+            self._last = values[arrived]
+        self._pending_times = arrivals[cut:]
+        self._pending_labels = values[cut:]
+
+    def _encode(self, value: Any) -> Any:
+        key = str(value)
+        if key not in self._index:
+            try:  # 1.0 read back for the class 1
+                key = str(int(float(value))) if float(value).is_integer() else key
+            except (TypeError, ValueError):
+                pass
+        if self.binary:
+            return float(self._index[key]) if key in self._index else None
+        return key if key in self._index else None
+
+
+__all__ = ["LAST_LABEL", "PREFIX", "StreamContext"]

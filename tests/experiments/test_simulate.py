@@ -66,7 +66,7 @@ def test_simulation_on_elec2_slice_compares_policies(tmp_path: Path, datasets: P
     result = simulate(profile, ["static", "stateful-daily"])
     assert result["rows"] == 2400
     static, daily = result["policies"]["static"], result["policies"]["stateful-daily"]
-    assert static["versions"] == 1 and daily["versions"] > 10
+    assert static["versions"] == 1 and daily["versions"] > 5
     assert daily["accuracy"] > static["accuracy"]
     assert 0.5 < daily["accuracy"] < 1.0 and daily["samples_per_s"] > 0 and daily["train_cpu_s"] > 0
     json.dumps(result)

@@ -12,7 +12,8 @@ it updates, *how* (from scratch or from the champion) and *on what window*:
 ``stateful-daily``        the same every day
 ``stateless-periodic``    retrained from scratch every 2,000 labeled rows on the last 5,000
 ``triggered``             updated when the served error rises significantly (performance
-                          trigger: one-sided Welch test on a recent window), stateful
+                          trigger: one-sided Welch test at 5% on the last 500 rows against the
+                          champion's held-out error), and at least every 5,000 rows; stateful
 ``default``               retrained from scratch on a short sliding window every few hundred
                           labeled rows (volume trigger), gated against the champion
 ========================  ===========================================================
@@ -45,7 +46,13 @@ from lifelong.experiments.profile import StreamProfile
 
 @dataclass(frozen=True)
 class Policy:
-    """When, how and on what a policy updates (see the module docstring)."""
+    """When, how and on what a policy updates (see the module docstring).
+
+    Examples
+    --------
+    >>> POLICIES["default"].mode, POLICIES["default"].trigger, update_rows(45_312)
+    ('stateless', 'volume', 453)
+    """
 
     mode: Literal["stateless", "stateful"]
     trigger: Literal["interval", "volume", "performance", "once"]
@@ -87,8 +94,9 @@ def _triggers(profile: StreamProfile, plan: Policy) -> list[dict[str, Any]]:
     if plan.trigger == "performance":
         window = _rows_time(profile, 500)
         return [
-            {"kind": "performance", "window": window, "loss": "error", "alpha": 0.01, "min_rows": 200, "lookback": 1},
+            {"kind": "performance", "window": window, "loss": "error", "alpha": 0.05, "min_rows": 200, "lookback": 1},
             {"kind": "volume", "growth": 1e9, "min_rows": MIN_ROWS + HOLDOUT_ROWS},  # the first version
+            {"kind": "volume", "growth": 1e-9, "min_rows": 5_000},  # a safety net: at least every 5,000 rows
         ]
     rows = plan.every_rows if plan.every_rows is not None else update_rows(profile.rows)
     return [{"kind": "volume", "growth": 1e-9, "min_rows": rows}]

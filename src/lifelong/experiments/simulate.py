@@ -10,6 +10,11 @@ recent changes of the inputs), then predicted by the champion serving at that mo
 stored; its labels reach training only once they would have arrived (the column labeler's
 delay). So every row is predicted before its label is used (prequential evaluation).
 
+The context stage is the one piece a ``lifelong run`` spec cannot express yet (the features
+section has no point-in-time context features): the replay computes them on each batch
+between the source and the store, exactly as a feature service upstream of the model would,
+and both serving and training read the stored columns. ``--no-context`` replays the raw inputs.
+
 Batching is a speed device only: the context features of a row depend on its event time,
 never on where a batch was cut; the champion that answers a batch is the one serving when the
 batch's first row arrived (at most one batch staler than row-by-row serving). The events
@@ -44,7 +49,14 @@ from lifelong.serving.registry_loader import RegistryModelLoader
 
 @dataclass
 class PolicyResult:
-    """Served accuracy, speed and training cost of one policy."""
+    """Served accuracy, speed and training cost of one policy.
+
+    Examples
+    --------
+    >>> result = PolicyResult("default", rows=4, scored=4, correct=3, seconds=2.0, cpu_s=1.0)
+    >>> result.accuracy, result.to_dict()["samples_per_s"], result.to_dict()["samples_per_cpu_s"]
+    (0.75, 2.0, 4.0)
+    """
 
     policy: str
     rows: int = 0

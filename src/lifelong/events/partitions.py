@@ -123,10 +123,23 @@ def stream_files(
     stream_dir: Path, first: date | None = None, last: date | None = None
 ) -> list[Path]:
     """Data files of a stream whose partition day lies in ``[first, last]`` (None: open)."""
+    try:
+        entries = list(os.scandir(stream_dir))
+    except FileNotFoundError:
+        return []
+    low = partition_name(first) if first is not None else None
+    high = partition_name(last) if last is not None else None
+    selected: list[tuple[date, str]] = []
+    for entry in entries:  # ISO dates sort as text: compare names before parsing any
+        name = entry.name
+        if (low is not None and name < low) or (high is not None and name > high):
+            continue
+        day = partition_day(name)
+        if day is not None and entry.is_dir():
+            selected.append((day, entry.path))
     files: list[Path] = []
-    for day, partition in sorted(list_partitions(stream_dir).items()):
-        if (first is None or day >= first) and (last is None or day <= last):
-            files.extend(list_files(partition))
+    for _, folder in sorted(selected):
+        files.extend(Path(folder, name) for name in _visible_names(folder))
     return files
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 _RESULTS = pytest.StashKey[list[dict[str, Any]]]()
+_PASSED = pytest.StashKey[Counter[str]]()
 
 Record = Callable[..., None]
 
@@ -25,6 +27,16 @@ Record = Callable[..., None]
 def pytest_configure(config: pytest.Config) -> None:
     # The ``soak`` marker itself is registered in pyproject.toml.
     config.stash[_RESULTS] = []
+    config.stash[_PASSED] = Counter()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """Counts the passed runs of each test function (every parametrized case counts once)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.passed:
+        item.config.stash[_PASSED][item.nodeid.split("[", 1)[0]] += 1
 
 
 def _soak_selected(config: pytest.Config) -> bool:
@@ -52,6 +64,24 @@ def reliability(request: pytest.FixtureRequest) -> Record:
         )
 
     return record
+
+
+@pytest.fixture
+def passed_cases(request: pytest.FixtureRequest) -> Callable[..., int]:
+    """``passed_cases(*test_names)``: how many cases of these tests (in this module) passed so far.
+
+    A summary row then quotes what ran in this session, not a count written by hand; when none
+    of the cases ran (the summary was selected alone), the summary test is skipped.
+    """
+    module = request.node.nodeid.split("::", 1)[0]
+
+    def count(*names: str) -> int:
+        passed = sum(request.config.stash[_PASSED][f"{module}::{name}"] for name in names)
+        if passed == 0:
+            pytest.skip(f"none of {list(names)} ran in this session: nothing to summarize")
+        return passed
+
+    return count
 
 
 def _cell(value: Any) -> str:

@@ -26,6 +26,8 @@ LIFELONG = Path(sys.executable).parent / "lifelong"
 READY = "ready"
 Record = Callable[..., None]
 """The ``reliability`` fixture: ``reliability(case, **numbers)`` adds a row to the table."""
+PassedCases = Callable[..., int]
+"""The ``passed_cases`` fixture: ``passed_cases(*test_names)`` counts the cases that passed."""
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from pipeline_support import write_spec, write_stream
-from reliability_support import Record
+from reliability_support import PassedCases, Record
 
 from lifelong.config import load_config
 from lifelong.ingest import run_replay
@@ -326,7 +326,7 @@ def test_bad_request_gets_a_clear_4xx(case: Case, served: tuple[TestClient, Pipe
 
 
 def test_after_the_corpus_the_server_answers_and_logged_only_good_requests(
-    served: tuple[TestClient, Pipeline], reliability: Record
+    served: tuple[TestClient, Pipeline], reliability: Record, passed_cases: PassedCases
 ) -> None:
     client, pipeline = served
     champion = pipeline.registry.alias_version("churn", "champion")
@@ -343,4 +343,5 @@ def test_after_the_corpus_the_server_answers_and_logged_only_good_requests(
             break
         time.sleep(0.1)
     assert logged == expected  # refused requests logged nothing, good ones all
-    reliability("bad input: requests", cases=len(CASES), server_errors=0, alive=True)
+    cases = passed_cases("test_bad_request_gets_a_clear_4xx")
+    reliability("bad input: requests", cases_passed=cases, of=len(CASES), server_errors=0, alive=True)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from lifelong.cli import app
+from lifelong.config import load_config
 from lifelong.demo import run_demo
 from lifelong.registry import Registry
 
@@ -36,3 +42,20 @@ def test_demo_adapts_after_the_shift_and_records_lineage(tmp_path: Path) -> None
         assert promoted == [row["version"] for row in sorted(summary["promotions"], key=lambda r: r["day"])]
     finally:
         registry.close()
+
+
+def test_a_relative_workdir_leaves_a_spec_that_finds_the_demo_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    summary = run_demo(Path("demo-run"), days=4, impressions_per_day=400, shift_day=2, seed=5).to_dict()
+    created = [v["version"] for v in summary["versions"]]
+    assert created
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(app, ["versions", "ctr", "-c", "../demo-run/lifelong.yaml", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = [row["version"] for row in json.loads(result.output)]
+    assert listed == created
+    assert load_config(Path("../demo-run/lifelong.yaml")).home == (tmp_path / "demo-run" / "home").resolve()

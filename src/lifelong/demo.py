@@ -86,6 +86,7 @@ def run_demo(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> DemoSummary:
     """Run the scenario in ``workdir`` (its ``.lifelong`` home is created afresh) and summarize it."""
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     home = workdir / "home"
     if home.exists():
@@ -93,7 +94,10 @@ def run_demo(
 
         shutil.rmtree(home)
     raw = demo_config(home, days=days, impressions_per_day=impressions_per_day, shift_day=shift_day, seed=seed)
-    (workdir / "lifelong.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    # The written spec names its home relative to itself (as load_config resolves it), so the
+    # commands run after the demo find the demo's registry from any working directory.
+    written = {**raw, "home": home.name}
+    (workdir / "lifelong.yaml").write_text(yaml.safe_dump(written, sort_keys=False))
     config: PipelineConfig = parse_config(raw, origin="demo")
     clock = ManualClock(START)
     pipeline = Pipeline.open(config, clock=clock, project_dir=workdir)

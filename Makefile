@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(BIN)/lifelong demo --workdir .lifelong-demo --json .lifelong-demo/summary.json --report .lifelong-demo/report.html
 
 test: $(STAMP)
+	$(BIN)/python -c "from benchmarks.common import peer_python; from benchmarks.drift import NANNYML; peer_python('nannyml', NANNYML)"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, roc_auc_score
 
+from conftest import require
+
 from lifelong.errors import ConfigError, DataError
 from lifelong.monitoring.cbpe import CBPE
 
@@ -71,14 +73,20 @@ json.dump({m: frame[(m, "value")].tolist() for m in ("roc_auc", "accuracy")}, op
 """
 
 
+def _nannyml_python() -> Path:
+    """NannyML's own environment, made by ``make test`` and ``make bench`` (required under CI)."""
+    require(NANNYML_PYTHON.exists(), f"NannyML's environment is absent: {NANNYML_PYTHON} (run `make test` or `make bench`)")
+    return NANNYML_PYTHON
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_same_estimates_as_nannyml_on_its_synthetic_data(tmp_path: Path) -> None:
-    """NannyML 0.13 runs in its own environment (made by ``make bench``: it pins LightGBM < 4.6)."""
-    if not NANNYML_PYTHON.exists():
-        pytest.skip(f"NannyML's benchmark environment is absent: {NANNYML_PYTHON} (run `python -m benchmarks.run drift`)")
+    """NannyML 0.13 runs in its own environment (it pins LightGBM < 4.6), as in ``make bench``."""
+    python = _nannyml_python()
     script = tmp_path / "peer.py"
     script.write_text(PEER)
-    subprocess.run([str(NANNYML_PYTHON), str(script), str(tmp_path)], check=True, capture_output=True, timeout=300)
+    subprocess.run([str(python), str(script), str(tmp_path)], check=True, capture_output=True, timeout=300)
     theirs = json.loads((tmp_path / "nannyml.json").read_text())
     reference, analysis = pd.read_csv(tmp_path / "reference.csv"), pd.read_csv(tmp_path / "analysis.csv")
     for metric in ("roc_auc", "accuracy"):

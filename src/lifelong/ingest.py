@@ -201,11 +201,15 @@ def store_events(pipeline: Pipeline | IngestTarget, batch: Batch) -> dict[str, i
     Events of a quarantined source are held in the ``quarantined`` stream
     (lifelong.sources.quarantine).
     """
-    frame, held = batch.frame, 0
+    held = 0
     screen = _screen(pipeline) if batch.rows else None
     if screen is not None:
-        frame, held = screen.quarantine.hold(batch.stream, frame)
-    result = pipeline.store.append(batch.stream, frame) if len(frame) else None
+        frame, held = screen.quarantine.hold(batch.stream, batch.frame)
+        result = pipeline.store.append(batch.stream, frame) if len(frame) else None
+    elif batch.table is not None:  # decoded straight to Arrow: stored without a pandas round trip
+        result = pipeline.store.append_table(batch.stream, batch.table) if batch.rows else None
+    else:
+        result = pipeline.store.append(batch.stream, batch.frame) if batch.rows else None
     dead = pipeline.store.add_dead_letters(list(batch.dead_letters)) if batch.dead_letters else 0
     return {
         "written": result.written if result else 0,

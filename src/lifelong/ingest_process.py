@@ -6,7 +6,9 @@ only then does the polling thread commit the batch's position (Kafka offsets, Re
 checkpoint file) — on the polling thread, as Kafka consumers expect, in the order read.
 Between them sits a bounded queue of ``max_in_flight`` batches: when the store falls behind,
 the reader blocks on the queue and stops polling the source (backpressure), so memory stays
-bounded whatever the backlog. Batches are committed in the order they were read.
+bounded whatever the backlog. The writer stores the batches waiting in the queue together
+(one file per day and one fsync for all of them: a group commit), and batches are committed
+in the order they were read.
 
 On :meth:`IngestProcess.stop` (SIGTERM, SIGINT) the reader stops polling, the writer stores
 and commits every batch already read, and the source is closed. After a ``kill -9`` nothing
@@ -28,6 +30,8 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
 
 from lifelong.errors import ConfigError
 from lifelong.events import Batch
@@ -185,30 +189,68 @@ class IngestProcess:
             self.metrics.in_flight(self._queue.qsize())
             return True
 
+    def _take(self) -> tuple[list[Batch], bool]:
+        """The next batch and every other one already queued behind it; True once the end mark came."""
+        taken: list[Batch] = []
+        item = self._queue.get()
+        while True:
+            if item is None:
+                return taken, True
+            taken.append(item)
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return taken, False
+
     def _write(self) -> None:
         while True:
-            batch = self._queue.get()
+            batches, last = self._take()
             try:
-                if batch is None:
-                    return
-                if self._failure is not None:
-                    continue
-                started = time.perf_counter()
-                counts = store_events(self.pipeline, batch)
-                self._stored.put(batch)
-                self.metrics.stored(
-                    written=counts["written"], duplicates=counts["duplicates"], dead_letters=counts["dead_letters"],
-                    seconds=time.perf_counter() - started,
-                )
-                with self._guard:
-                    self.totals["batches"] += 1
-                    for key, value in counts.items():
-                        self.totals[key] = self.totals.get(key, 0) + value
+                if batches and self._failure is None:
+                    started = time.perf_counter()
+                    counts: dict[str, int] = {}
+                    for group in _grouped(batches):
+                        for key, value in store_events(self.pipeline, group).items():
+                            counts[key] = counts.get(key, 0) + value
+                    for batch in batches:
+                        self._stored.put(batch)
+                    self.metrics.stored(
+                        written=counts["written"], duplicates=counts["duplicates"], dead_letters=counts["dead_letters"],
+                        seconds=time.perf_counter() - started,
+                    )
+                    with self._guard:
+                        self.totals["batches"] += len(batches)
+                        for key, value in counts.items():
+                            self.totals[key] = self.totals.get(key, 0) + value
             except BaseException as exc:  # the reader re-raises it; nothing later is stored or committed
                 log.error("ingest: storing a batch failed: %s", exc)
                 self._failure = exc
             finally:
-                self._queue.task_done()
+                for _ in range(len(batches) + last):
+                    self._queue.task_done()
                 self.metrics.in_flight(self._queue.qsize())
+            if last:
+                return
+
+
+def _grouped(batches: list[Batch]) -> list[Batch]:
+    """Batches read back to back as one batch to store (one file per day, one fsync), or as they are.
+
+    Only batches decoded to Arrow tables of one stream combine, and only when their columns
+    do (numbers in one batch and text in another stay apart).
+    """
+    first = batches[0]
+    tables = [batch.table for batch in batches]
+    if len(batches) == 1 or any(batch.stream != first.stream for batch in batches):
+        return batches
+    if not all(isinstance(table, pa.Table) for table in tables):
+        return batches
+    try:
+        table = pa.concat_tables(tables, promote_options="permissive")  # type: ignore[arg-type]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return batches
+    letters = tuple(letter for batch in batches for letter in batch.dead_letters)
+    return [Batch(first.stream, dead_letters=letters, table=table)]
+
 
 __all__ = ["IngestOptions", "IngestProcess"]

@@ -19,6 +19,7 @@ from datetime import datetime
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lifelong.errors import ConfigError, ValidationError
 from lifelong.events.batch import EVENT_ID, EVENT_TIME
@@ -26,6 +27,7 @@ from lifelong.events.payload import show
 
 _STREAM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 TIME_DTYPE = "datetime64[us, UTC]"
+ARROW_TIME = pa.timestamp("us", tz="UTC")
 
 
 def check_stream_name(stream: object) -> str:
@@ -128,6 +130,64 @@ def normalize_events(
     return out
 
 
+def _first_row(mask: pa.Array | pa.ChunkedArray) -> int:
+    return int(pc.index(mask, True).as_py())
+
+
+def normalize_table(
+    table: pa.Table, *, id_column: str = EVENT_ID, time_column: str = EVENT_TIME
+) -> pa.Table:
+    """:func:`normalize_events` for an Arrow table: string ids, UTC microsecond times.
+
+    Raises
+    ------
+    ValidationError
+        When a required column is missing, an id is not a non-empty string or a time is not
+        a timestamp; the message names the column and the first bad row.
+    """
+    names = table.column_names
+    if len(set(names)) != len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise ValidationError(f"columns: expected unique column names, got {repeated} repeated")
+    for required in (id_column, time_column):
+        if required not in names:
+            raise ValidationError(
+                f"{required}: required column is missing; got columns {names}", field=required
+            )
+    ids = table.column(id_column)
+    if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        raise ValidationError(f"{id_column}: expected strings, got a column of {ids.type}", field=id_column)
+    if ids.null_count:
+        raise ValidationError(
+            f"{id_column}: expected a non-empty string in every row, got a missing value at row "
+            f"{_first_row(ids.is_null())}",
+            field=id_column,
+        )
+    empty = pc.equal(pc.utf8_length(ids), 0)
+    if pc.any(empty).as_py():
+        raise ValidationError(
+            f"{id_column}: expected a non-empty string in every row, got '' at row {_first_row(empty)}",
+            field=id_column,
+        )
+    times = table.column(time_column)
+    if not pa.types.is_timestamp(times.type):
+        raise ValidationError(
+            f"{time_column}: expected timestamps, got a column of {times.type}", field=time_column
+        )
+    if times.null_count:
+        raise ValidationError(
+            f"{time_column}: expected a timestamp in every row, got a missing value at row "
+            f"{_first_row(times.is_null())}",
+            field=time_column,
+        )
+    if times.type != ARROW_TIME:
+        times = pc.cast(times.cast(pa.timestamp(times.type.unit)), pa.timestamp("us"), safe=False).cast(ARROW_TIME)
+    table = table.set_column(names.index(time_column), time_column, times)
+    if pa.types.is_string(ids.type):
+        table = table.set_column(names.index(id_column), id_column, ids.cast(pa.large_string()))
+    return table
+
+
 def to_arrow(frame: pd.DataFrame) -> pa.Table:
     """``frame`` as an Arrow table; a column Arrow cannot hold raises naming the column."""
     try:
@@ -143,4 +203,4 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
         raise ValidationError(f"frame: cannot be stored as Parquet: {exc}") from exc
 
 
-__all__ = ["TIME_DTYPE", "check_stream_name", "normalize_events", "to_arrow", "to_utc_micros"]
+__all__ = ["ARROW_TIME", "TIME_DTYPE", "check_stream_name", "normalize_events", "normalize_table", "to_arrow", "to_utc_micros"]

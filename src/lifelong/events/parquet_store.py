@@ -28,7 +28,6 @@ import hashlib
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -43,7 +42,14 @@ import pyarrow.dataset as ds
 from lifelong.clock import Clock, SystemClock, utc
 from lifelong.errors import ValidationError
 from lifelong.events.batch import EVENT_ID, EVENT_TIME, DeadLetter
-from lifelong.events.normalize import TIME_DTYPE, check_stream_name, normalize_events, to_arrow
+from lifelong.events.id_index import IdIndex, hash_ids
+from lifelong.events.normalize import (
+    TIME_DTYPE,
+    check_stream_name,
+    normalize_events,
+    normalize_table,
+    to_arrow,
+)
 from lifelong.events.partitions import (
     READ_LOCK,
     WRITE_LOCK,
@@ -65,14 +71,7 @@ DEAD_LETTER_COLUMNS = ("stream", "reason", "field", "event_id", "payload", "sour
 _LETTER_ID = "letter_id"
 _RECEIVED_AT = "received_at"
 _MICROSECOND = timedelta(microseconds=1)
-
-
-@dataclass
-class _KnownIds:
-    """Ids stored in a stream, valid for exactly the data files in ``files``."""
-
-    files: set[str] = field(default_factory=set)
-    ids: set[str] = field(default_factory=set)
+_DAY_MICROS = 86_400_000_000
 
 
 def _sql_paths(files: Sequence[Path]) -> str:
@@ -112,8 +111,10 @@ class ParquetEventStore(EventStore):
     Notes
     -----
     Appends are safe across threads and processes: a per-stream ``flock`` covers the check of
-    known ids and the write. Each process keeps the known ids of a stream in memory, tied to
-    the listing of the stream's files, so a file written by another process is read once.
+    known ids and the write. Each process keeps a 64-bit hash of every id of a stream in memory
+    (:class:`~lifelong.events.id_index.IdIndex`, 12 bytes an id; a match is confirmed against
+    the ids of the files that hold it), tied to the listing of the stream's files, so a file
+    written by another process is read once.
     Partitions are pruned from the listing and files are read with ``hive_partitioning``
     off: a payload column named ``date`` (Elec2 has one) is kept as it is.
     """
@@ -123,7 +124,7 @@ class ParquetEventStore(EventStore):
         self._root.mkdir(parents=True, exist_ok=True)
         self._fsync = fsync
         self._clock = clock if clock is not None else SystemClock()
-        self._known: dict[str, _KnownIds] = {}
+        self._known: dict[str, IdIndex] = {}
         self._guard = threading.Lock()
         self._duck: duckdb.DuckDBPyConnection | None = duckdb.connect()
 
@@ -146,43 +147,67 @@ class ParquetEventStore(EventStore):
         directory = self._root / check_stream_name(stream)
         return self._append(directory, normalize_events(frame), EVENT_ID, EVENT_TIME)
 
+    def append_table(self, stream: str, table: pa.Table) -> AppendResult:
+        """:meth:`append` for events already in Arrow (the ingest path); the same checks apply."""
+        directory = self._root / check_stream_name(stream)
+        return self._append_table(directory, normalize_table(table), EVENT_ID, EVENT_TIME)
+
     def _append(
         self, directory: Path, events: pd.DataFrame, id_column: str, time_column: str
     ) -> AppendResult:
-        total = len(events)
+        if len(events) == 0:
+            return AppendResult(written=0, duplicates=0)
+        return self._append_table(directory, to_arrow(events), id_column, time_column)
+
+    def _append_table(
+        self, directory: Path, table: pa.Table, id_column: str, time_column: str
+    ) -> AppendResult:
+        total = table.num_rows
         if total == 0:
             return AppendResult(written=0, duplicates=0)
-        first = ~events[id_column].duplicated(keep="first").to_numpy()
-        table = to_arrow(events)
-        ids = events[id_column].to_numpy()
-        days = events[time_column].dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+        ids: list[str] = table.column(id_column).to_pylist()
+        first = np.ones(total, dtype=bool)
+        if len(set(ids)) < total:
+            seen: set[str] = set()
+            first = np.fromiter((not (value in seen or seen.add(value)) for value in ids), bool, total)  # type: ignore[func-returns-value]
+        hashes = hash_ids(ids)
+        micros = table.column(time_column).cast(pa.int64()).to_numpy()
+        days = (micros // _DAY_MICROS).astype("datetime64[D]")
         directory.mkdir(parents=True, exist_ok=True)
         with file_lock(directory / WRITE_LOCK):
-            known = self._known_ids(directory, id_column)
-            fresh = first & np.fromiter((value not in known.ids for value in ids), bool, total)
+            index = self._known_ids(directory, id_column)
+            fresh = first & ~self._stored(index, ids, hashes, id_column)
             for day in np.unique(days[fresh]):
                 selected = fresh & (days == day)
                 partition = directory / partition_name(day.astype(object))
                 path = write_part(table.filter(pa.array(selected)), partition, fsync=self._fsync)
-                known.files.add(str(path))
-                known.ids.update(ids[selected].tolist())
+                index.add(hashes[selected], str(path))
         written = int(fresh.sum())
         return AppendResult(written=written, duplicates=total - written)
 
-    def _known_ids(self, directory: Path, id_column: str) -> _KnownIds:
+    @staticmethod
+    def _stored(index: IdIndex, ids: list[str], hashes: np.ndarray, id_column: str) -> np.ndarray:
+        """Which ``ids`` the files of ``index`` hold: hash candidates, confirmed in their files."""
+        candidates = index.candidates(hashes)
+        if not candidates.any():
+            return candidates
+        files = sorted(index.owners(hashes[candidates]))
+        schema = pa.schema([pa.field(id_column, pa.large_string())])
+        held = set(ds.dataset(files, format="parquet", schema=schema).to_table().column(0).to_pylist())
+        return candidates & np.fromiter((value in held for value in ids), bool, len(ids))
+
+    def _known_ids(self, directory: Path, id_column: str) -> IdIndex:
         """Ids stored under ``directory``; call while holding its write lock."""
         files = stream_paths(directory)
         key = str(directory)
         with self._guard:
             known = self._known.get(key)
             if known is None or not known.files <= files:
-                known = self._known[key] = _KnownIds()
-        new = sorted(files - known.files)
-        if new:
-            schema = pa.schema([pa.field(id_column, pa.large_string())])
-            column = ds.dataset(new, format="parquet", schema=schema).to_table().column(0)
-            known.ids.update(column.to_pylist())
-            known.files.update(new)
+                known = self._known[key] = IdIndex()
+        schema = pa.schema([pa.field(id_column, pa.large_string())])
+        for path in sorted(files - known.files):
+            column = ds.dataset([path], format="parquet", schema=schema).to_table().column(0)
+            known.add(hash_ids(column.to_pylist()), path)
         return known
 
     def add_dead_letters(self, letters: Sequence[DeadLetter]) -> int:

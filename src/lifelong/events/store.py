@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
+import pyarrow as pa
 
-from lifelong.events.batch import DeadLetter
+from lifelong.events.batch import DeadLetter, frame_from_table
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ class EventStore(ABC):
     @abstractmethod
     def append(self, stream: str, frame: pd.DataFrame) -> AppendResult:
         """Store ``frame`` (columns ``event_id``, ``event_time`` and payload); skip known ids."""
+
+    def append_table(self, stream: str, table: pa.Table) -> AppendResult:
+        """:meth:`append` for events held as an Arrow table; stores that write Arrow override it."""
+        return self.append(stream, frame_from_table(table))
 
     @abstractmethod
     def window(

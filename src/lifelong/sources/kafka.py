@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
@@ -35,7 +35,7 @@ from lifelong.events.normalize import check_stream_name
 from lifelong.events.schema import EventSchema
 from lifelong.sources.base import Source
 from lifelong.sources.errors import SourceUnavailableError
-from lifelong.sources.messages import decode_messages
+from lifelong.sources.messages import decode_table
 
 log = logging.getLogger("lifelong.sources.kafka")
 Option = str | int | float | bool
@@ -44,6 +44,29 @@ _FIXED = ("enable.auto.commit", "enable.auto.offset.store", "group.id", "bootstr
 
 def _key(topic: str, partition: int) -> str:
     return f"{topic}/{partition}"
+
+
+class _Origins(Sequence[str]):
+    """``kafka:<topic>[<partition>]@<offset>`` of each record, written only when a dead letter asks."""
+
+    def __init__(self, messages: list[Message]) -> None:
+        self.topics = [message.topic() for message in messages]
+        self.partitions = [message.partition() for message in messages]
+        self.offsets = [message.offset() for message in messages]
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return f"kafka:{self.topics[index]}[{self.partitions[index]}]@{self.offsets[index]}"
 
 
 def parse_offsets(checkpoint: Checkpoint) -> dict[tuple[str, int], int]:
@@ -250,20 +273,17 @@ class KafkaSource(Source):
         return usable
 
     def _batch(self, messages: list[Message]) -> Batch:
-        values: list[bytes | None] = []
-        origins: list[str] = []
+        values = [message.value() for message in messages]
+        origins = _Origins(messages)
         offsets: dict[str, int] = {}
-        for message in messages:
-            topic, partition, offset = message.topic(), message.partition(), message.offset()
-            values.append(message.value())
-            origins.append(f"kafka:{topic}[{partition}]@{offset}")
+        for topic, partition, offset in zip(origins.topics, origins.partitions, origins.offsets, strict=True):
             key = _key(str(topic), int(partition or 0))
             offsets[key] = max(offsets.get(key, 0), int(offset or 0) + 1)
         now = self._clock.now() if self._clock is not None else None
-        frame, letters = decode_messages(
+        table, letters = decode_table(
             values, origins, self._schema, stream=self._stream, id_field=self._id_field, time_field=self._time_field, now=now
         )
-        return Batch(self._stream, frame, Checkpoint({"offsets": offsets}), tuple(letters))
+        return Batch(self._stream, checkpoint=Checkpoint({"offsets": offsets}), dead_letters=tuple(letters), table=table)
 
     def commit(self, checkpoint: Checkpoint) -> None:
         """Commit the offsets of a stored batch to the group.

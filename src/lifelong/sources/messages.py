@@ -9,6 +9,11 @@ in the future, a field of the wrong type, and a value whose type differs from th
 column (Parquet stores one type per column). Because the origin is part of a dead letter, the
 same bad message delivered twice is stored once, and two equal bad messages are both kept.
 
+The batch is built in Arrow (:func:`decode_table`): every message is parsed with orjson, each
+field becomes one Arrow array, and the schema is checked on those arrays
+(:func:`lifelong.events.columns.check_columns`); :func:`decode_messages` gives the same
+batch as a pandas frame.
+
 Examples
 --------
 >>> from lifelong.events import EventSchema, FieldSpec
@@ -28,8 +33,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -37,11 +43,14 @@ import pandas as pd
 import pyarrow as pa
 
 from lifelong.errors import ConfigError
-from lifelong.events.batch import EVENT_ID, EVENT_TIME, DeadLetter
+from lifelong.events.batch import EVENT_ID, EVENT_TIME, DeadLetter, frame_from_table
+from lifelong.events.columns import TIMESTAMP, check_columns
+from lifelong.events.payload import show
 from lifelong.events.schema import EventSchema
 
-_POSITION = "__lifelong_position__"
 _NO_SCHEMA = EventSchema({})
+_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
+Value = bytes | str | None
 
 
 def _text(value: bytes | str) -> str:
@@ -60,32 +69,103 @@ def _rename_reason(reason: str, id_field: str, time_field: str) -> str:
     return "; ".join(parts)
 
 
-def _type_name(value: Any) -> str:
-    return type(value).__name__
+def _size(value: bytes | str) -> int:
+    return len(value) if isinstance(value, bytes) else len(value.encode("utf-8"))
 
 
-def _mixed_columns(frame: pd.DataFrame, schema: EventSchema) -> dict[int, str]:
-    """Rows whose value in an unchecked column has a type other than the column's usual one."""
-    problems: dict[int, str] = {}
-    checked = {*schema.fields, EVENT_ID, EVENT_TIME, _POSITION}
-    for name in frame.columns:
-        if name in checked or frame[name].dtype != object:
+def _refusal(value: Value, limit: int | None) -> tuple[str, object] | None:
+    """Why one message is not a JSON object within the size limit (and its parsed value if it is)."""
+    if value is None:
+        return "payload: expected a JSON object, got an empty message", None
+    if limit is not None and len(value) > limit and _size(value) > limit:
+        return f"payload: expected at most {limit} bytes, got {_size(value)}", None
+    try:
+        row = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        return f"payload: expected a JSON object, got invalid JSON ({exc})", None
+    if not isinstance(row, dict):
+        return f"payload: expected a JSON object, got {type(row).__name__}", None
+    return None
+
+
+def _parse(
+    values: Sequence[Value], origins: Sequence[str], limit: int | None, stream: str
+) -> tuple[list[dict[str, Any]], list[int], list[DeadLetter]]:
+    """The JSON objects, the position of each among ``values``, and a dead letter per other message."""
+    try:  # every message a JSON object within the limit: one pass in C
+        if limit is not None and max(map(_size, values), default=0) > limit:
+            raise ValueError("oversized")
+        rows = list(map(orjson.loads, values))  # type: ignore[arg-type]
+        if set(map(type, rows)) <= {dict}:
+            return rows, list(range(len(rows))), []
+    except (orjson.JSONDecodeError, TypeError, ValueError, AttributeError):  # one of them is not: one by one
+        pass
+    rows, kept, letters = [], [], []
+    for position, value in enumerate(values):
+        refusal = _refusal(value, limit)
+        if refusal is None:
+            rows.append(orjson.loads(value))  # type: ignore[arg-type]
+            kept.append(position)
             continue
-        try:
-            pa.array(frame[name], from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            present = frame[name].dropna()
-            types = present.map(_type_name)
-            usual = Counter(types).most_common(1)[0][0]
-            for index, kind in types[types != usual].items():
-                problems.setdefault(
-                    int(index), f"{name}: expected a value of type {usual} like the rest of the batch, got {kind}"
-                )
+        payload = "" if value is None else _text(value)
+        letters.append(DeadLetter(stream, refusal[0], payload, "payload", None, origins[position]))
+    return rows, kept, letters
+
+
+def _columns(rows: list[dict[str, Any]], id_field: str, time_field: str) -> dict[str, Sequence[Any]]:
+    """One sequence of values per key (first-seen order), the id and time keys renamed."""
+    renames = {id_field: EVENT_ID, time_field: EVENT_TIME}
+    keys = list(rows[0])
+    columns: dict[str, Sequence[Any]] = {}
+    try:  # every row with the keys of the first (the usual case): transposed in C
+        if set(map(len, rows)) != {len(keys)}:
+            raise KeyError("not the same keys")
+        by_key: dict[str, Sequence[Any]] = {key: list(map(itemgetter(key), rows)) for key in keys}
+    except KeyError:
+        keys = list(dict.fromkeys(chain.from_iterable(rows)))
+        by_key = {key: [row.get(key) for row in rows] for key in keys}
+    for key in keys:
+        if key in renames or key not in (EVENT_ID, EVENT_TIME):  # a stray event_id / event_time is dropped
+            columns[renames.get(key, key)] = by_key[key]
+    for name in (EVENT_ID, EVENT_TIME):
+        columns.setdefault(name, [None] * len(rows))
+    return columns
+
+
+def _plain(values: Sequence[Any]) -> pa.Array:
+    """An unchecked column as the pandas path stores it: integers with nulls as floats, text as large strings."""
+    array = pa.array(values, from_pandas=True)
+    if pa.types.is_integer(array.type) and array.null_count:
+        return array.cast(pa.float64())
+    if pa.types.is_string(array.type):
+        return array.cast(pa.large_string())
+    return array
+
+
+def _mixed(name: str, values: Sequence[Any]) -> dict[int, str]:
+    """Rows whose value has a type other than the column's usual one (Parquet holds one per column)."""
+    present = [(index, type(value).__name__) for index, value in enumerate(values) if value is not None]
+    usual = Counter(kind for _, kind in present).most_common(1)[0][0]
+    problems = {
+        index: f"{name}: expected a value of type {usual} like the rest of the batch, got {kind}"
+        for index, kind in present
+        if kind != usual
+    }
+    if not problems:  # one type, yet not storable (integers beyond 64 bits): name each value
+        for index, value in present:
+            try:
+                pa.array([value])
+            except _CONVERSION_ERRORS:
+                problems[index] = f"{name}: expected a value Parquet can store, got {show(value)}"
     return problems
 
 
-def decode_messages(
-    values: Sequence[bytes | str | None],
+def _empty() -> pa.Table:
+    return pa.table({EVENT_ID: pa.array([], type=pa.large_string()), EVENT_TIME: pa.array([], type=TIMESTAMP)})
+
+
+def decode_table(
+    values: Sequence[Value],
     origins: Sequence[str],
     schema: EventSchema | None,
     *,
@@ -93,15 +173,16 @@ def decode_messages(
     id_field: str = EVENT_ID,
     time_field: str = EVENT_TIME,
     now: datetime | None = None,
-) -> tuple[pd.DataFrame, list[DeadLetter]]:
-    """Parse and check raw messages; return the valid events and a dead letter per bad one.
+) -> tuple[pa.Table, list[DeadLetter]]:
+    """Parse and check raw messages; return the valid events as Arrow and a dead letter per bad one.
 
     Parameters
     ----------
     values
         One JSON object per message, as bytes or text (None: an empty message).
     origins
-        Where each message came from, recorded as the dead letter's ``source``.
+        Where each message came from, recorded as the dead letter's ``source``; read only
+        for the bad messages.
     schema
         Checks the payload fields, the size and the time; None checks only id and time.
     stream
@@ -115,63 +196,64 @@ def decode_messages(
     if len(values) != len(origins):
         raise ConfigError(f"origins: expected {len(values)} origins, one per message, got {len(origins)}")
     checker = schema if schema is not None else _NO_SCHEMA
-    limit = checker.max_payload_bytes
-    letters: list[DeadLetter] = []
-    rows: list[dict[str, Any]] = []
-    texts: list[str] = []
-    kept_origins: list[str] = []
-    loads = orjson.loads
-    for value, origin in zip(values, origins, strict=True):
-        if value is None:
-            letters.append(DeadLetter(stream, "payload: expected a JSON object, got an empty message", "", "payload", None, origin))
-            continue
-        if limit is not None and len(value) > limit:
-            size = len(value.encode("utf-8")) if isinstance(value, str) else len(value)
-            if size > limit:
-                reason = f"payload: expected at most {limit} bytes, got {size}"
-                letters.append(DeadLetter(stream, reason, _text(value), "payload", None, origin))
-                continue
-        try:
-            row = loads(value)
-        except orjson.JSONDecodeError as exc:
-            reason = f"payload: expected a JSON object, got invalid JSON ({exc})"
-            letters.append(DeadLetter(stream, reason, _text(value), "payload", None, origin))
-            continue
-        if not isinstance(row, dict):
-            reason = f"payload: expected a JSON object, got {type(row).__name__}"
-            letters.append(DeadLetter(stream, reason, _text(value), "payload", None, origin))
-            continue
-        rows.append(row)
-        texts.append(_text(value))
-        kept_origins.append(origin)
+    rows, kept, letters = _parse(values, origins, checker.max_payload_bytes, stream)
     if not rows:
-        return pd.DataFrame({EVENT_ID: pd.Series(dtype="str"), EVENT_TIME: pd.Series(dtype="datetime64[us, UTC]")}), letters
-    frame = pd.DataFrame.from_records(rows)
-    renames = {id_field: EVENT_ID, time_field: EVENT_TIME}
-    clashing = [name for name in (EVENT_ID, EVENT_TIME) if name in frame.columns and name not in renames]
-    if clashing:
-        frame = frame.drop(columns=clashing)
-    frame = frame.rename(columns=renames)
-    for name in (EVENT_ID, EVENT_TIME):
-        if name not in frame.columns:
-            frame[name] = None
-    frame[_POSITION] = range(len(frame))
-    valid, more = checker.validate(frame, stream=stream, now=now, payloads=texts)
-    kept = set(valid[_POSITION].tolist())
-    bad = [position for position in range(len(frame)) if position not in kept]
-    for position, letter in zip(bad, more, strict=True):
-        reason = _rename_reason(letter.reason, id_field, time_field)
-        field = {EVENT_ID: id_field, EVENT_TIME: time_field}.get(letter.field or "", letter.field)
-        letters.append(replace(letter, reason=reason, field=field, source=kept_origins[position]))
-    mixed = _mixed_columns(valid, checker)
+        return _empty(), letters
+    columns = _columns(rows, id_field, time_field)
+    checked = check_columns(checker, columns, len(rows), now=now)
+    names = {EVENT_ID: id_field, EVENT_TIME: time_field}
+    for position, messages in checked.problems.items():
+        reason = _rename_reason("; ".join(messages), id_field, time_field)
+        field = messages[0].split(":", 1)[0]
+        raw_id = columns[EVENT_ID][position]
+        letters.append(
+            DeadLetter(stream, reason, _text(values[kept[position]]), names.get(field, field),  # type: ignore[arg-type]
+                       None if raw_id is None else str(raw_id), origins[kept[position]])
+        )
+    if checked.problems:
+        good = [position for position in range(len(rows)) if position not in checked.problems]
+        kept = [kept[position] for position in good]
+        columns = {name: [column[position] for position in good] for name, column in columns.items()}
+        table = checked.table.take(pa.array(good, type=pa.int64()))
+    else:
+        table = checked.table
+    unchecked = [name for name in columns if name not in table.column_names]
+    mixed: dict[int, str] = {}
+    for name in unchecked:
+        try:
+            _plain(columns[name])
+        except _CONVERSION_ERRORS:
+            for index, reason in _mixed(name, columns[name]).items():
+                mixed.setdefault(index, reason)
     if mixed:
         for index, reason in sorted(mixed.items()):
-            position = int(valid[_POSITION].iloc[index])
-            event_id = str(valid[EVENT_ID].iloc[index])
-            letters.append(DeadLetter(stream, reason, texts[position], reason.split(":", 1)[0], event_id, kept_origins[position]))
-        valid = valid.drop(index=list(mixed)).reset_index(drop=True)
-        valid = valid.infer_objects()
-    return valid.drop(columns=[_POSITION]), letters
+            event_id = table.column(EVENT_ID)[index].as_py()
+            letters.append(
+                DeadLetter(stream, reason, _text(values[kept[index]]), reason.split(":", 1)[0], event_id,  # type: ignore[arg-type]
+                           origins[kept[index]])
+            )
+        good = [index for index in range(table.num_rows) if index not in mixed]
+        columns = {name: [column[index] for index in good] for name, column in columns.items()}
+        table = table.take(pa.array(good, type=pa.int64()))
+    arrays = {name: table.column(name) if name in table.column_names else _plain(columns[name]) for name in columns}
+    return pa.table(arrays), letters
 
 
-__all__ = ["decode_messages"]
+def decode_messages(
+    values: Sequence[Value],
+    origins: Sequence[str],
+    schema: EventSchema | None,
+    *,
+    stream: str,
+    id_field: str = EVENT_ID,
+    time_field: str = EVENT_TIME,
+    now: datetime | None = None,
+) -> tuple[pd.DataFrame, list[DeadLetter]]:
+    """:func:`decode_table` with the valid events as a pandas frame (the parameters are the same)."""
+    table, letters = decode_table(
+        values, origins, schema, stream=stream, id_field=id_field, time_field=time_field, now=now
+    )
+    return frame_from_table(table), letters
+
+
+__all__ = ["decode_messages", "decode_table"]

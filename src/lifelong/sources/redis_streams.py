@@ -25,7 +25,7 @@ import logging
 import socket
 import time
 from collections.abc import Generator, Sequence
-from typing import Any
+from typing import Any, overload
 
 import orjson
 import redis
@@ -37,11 +37,33 @@ from lifelong.events.normalize import check_stream_name
 from lifelong.events.schema import EventSchema
 from lifelong.sources.base import Source
 from lifelong.sources.errors import SourceUnavailableError
-from lifelong.sources.messages import decode_messages
+from lifelong.sources.messages import decode_table
 
 log = logging.getLogger("lifelong.sources.redis")
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 _ACK_CHUNK = 5000
+
+
+class _Origins(Sequence[str]):
+    """``redis:<key>@<entry id>`` of each entry, written only when a dead letter asks."""
+
+    def __init__(self, prefix: str, ids: list[str]) -> None:
+        self._prefix = prefix
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self._prefix + entry_id for entry_id in self._ids[index]]
+        return self._prefix + self._ids[index]
 
 
 def default_consumer() -> str:
@@ -231,13 +253,27 @@ class RedisStreamsSource(Source):
         return reply[0][1] if reply else []
 
     def _batch(self, entries: Sequence[Entry]) -> Batch:
+        ids = [raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id) for raw_id, _ in entries]
+        field = self._field
+        if field is not None and all(fields is not None and field in fields for _, fields in entries):
+            values: list[bytes | str | None] = [fields[field] for _, fields in entries]  # type: ignore[index]
+            value_ids = ids
+            letters: list[DeadLetter] = []
+        else:
+            values, value_ids, letters = self._values(entries, ids)
+        origins = _Origins(f"redis:{self._key}@", value_ids)
+        now = self._clock.now() if self._clock is not None else None
+        table, more = decode_table(
+            values, origins, self._schema, stream=self._stream, id_field=self._id_field, time_field=self._time_field, now=now
+        )
+        return Batch(self._stream, checkpoint=Checkpoint({"ids": ids}), dead_letters=tuple(letters + more), table=table)
+
+    def _values(self, entries: Sequence[Entry], ids: list[str]) -> tuple[list[bytes | str | None], list[str], list[DeadLetter]]:
+        """The JSON event of each entry, its id, and a dead letter per entry that has none."""
         values: list[bytes | str | None] = []
-        origins: list[str] = []
-        ids: list[str] = []
+        value_ids: list[str] = []
         letters: list[DeadLetter] = []
-        for raw_id, fields in entries:
-            entry_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
-            ids.append(entry_id)
+        for entry_id, (_, fields) in zip(ids, entries, strict=True):
             origin = f"redis:{self._key}@{entry_id}"
             if fields is None:
                 reason = "entry: expected a stream entry, got one deleted (trimmed) before it was stored"
@@ -252,12 +288,8 @@ class RedisStreamsSource(Source):
                 reason = f"{self._field.decode()}: required field is missing"
                 letters.append(DeadLetter(self._stream, reason, shown, self._field.decode(), None, origin))
                 continue
-            origins.append(origin)
-        now = self._clock.now() if self._clock is not None else None
-        frame, more = decode_messages(
-            values, origins, self._schema, stream=self._stream, id_field=self._id_field, time_field=self._time_field, now=now
-        )
-        return Batch(self._stream, frame, Checkpoint({"ids": ids}), tuple(letters + more))
+            value_ids.append(entry_id)
+        return values, value_ids, letters
 
     def commit(self, checkpoint: Checkpoint) -> None:
         """Acknowledge the entries of a stored batch (XACK)."""

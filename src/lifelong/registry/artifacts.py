@@ -4,6 +4,11 @@ A blob lives at ``root/sha256/<first 2 hex>/<64 hex>``. A directory is stored as
 per regular file plus a JSON manifest ``{relative name: {"sha256": ..., "size": ...}}``,
 itself a blob; the manifest's sha256 names the whole directory.
 
+Writes go to a temporary file, which gets its final name once complete; a write returns
+only after one round of concurrent fsyncs has made every blob it names, and the folders
+holding their names, durable (see :meth:`ArtifactStore.put_directory`). Reads check the
+sha256 of every blob.
+
 Examples
 --------
 >>> import tempfile
@@ -25,7 +30,9 @@ import re
 import shutil
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +47,9 @@ from lifelong.errors import (
 _SHA = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
 _MAX_NAME = 1024
+_REUSE_LIMIT = 64 * _CHUNK  # files up to this size are hashed first, and not copied if stored
+_SYNC_THREADS = 8
+_DURABLE_MEMORY = 10_000  # identities of synced blobs kept (forgotten all at once beyond)
 
 
 def check_sha256(value: object, *, field: str = "sha256") -> str:
@@ -79,17 +89,48 @@ def check_relative_name(name: object) -> str:
     return name
 
 
-def _fsync_dir(path: Path) -> None:
+_Identity = tuple[int, int, int]
+
+
+def _identity(info: os.stat_result) -> _Identity:
+    """Device, inode and change time: another file, or a changed one, at the same path differs."""
+    return info.st_dev, info.st_ino, info.st_ctime_ns
+
+
+def _fsync_path(path: Path, folder: bool) -> _Identity | None:
+    """fsync ``path`` and return the identity of what was synced.
+
+    For a folder, platforms without directory handles are tolerated (``None``).
+    """
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory handles
-        return
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        if folder:  # pragma: no cover - platforms without directory handles
+            return None
+        raise ArtifactError(f"artifact {path}: cannot open it to fsync: {exc}") from exc
     try:
         os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
+        return _identity(os.fstat(fd))
+    except OSError as exc:
+        if folder:  # pragma: no cover
+            return None
+        raise ArtifactError(f"artifact {path}: fsync failed, not durable: {exc}") from exc
     finally:
         os.close(fd)
+
+
+class _Batch:
+    """The blobs of one write and the folders that hold their names, to fsync in one round."""
+
+    __slots__ = ("files", "folders")
+
+    def __init__(self) -> None:
+        self.files: set[Path] = set()
+        self.folders: set[Path] = set()
+
+    def add(self, blob: Path) -> None:
+        self.files.add(blob)
+        self.folders.add(blob.parent)
 
 
 def _open_no_follow(path: Path) -> int:
@@ -126,6 +167,10 @@ class ArtifactStore:
         self._blobs = self.root / "sha256"
         self._blobs.mkdir(parents=True, exist_ok=True)
         self._real_root = self.root.resolve(strict=True)
+        self._pool_lock = threading.Lock()
+        self._sync_pool: ThreadPoolExecutor | None = None
+        self._pool_pid = os.getpid()
+        self._durable: dict[Path, _Identity] = {}  # blobs this store fsynced, by identity
 
     def __repr__(self) -> str:
         return f"ArtifactStore(root={str(self.root)!r})"
@@ -158,35 +203,100 @@ class ArtifactStore:
         return self.path_of(sha).is_file()
 
     # ----------------------------------------------------------------- writes
-    def _commit_temp(self, tmp_path: Path, sha: str) -> None:
-        target = self.path_of(sha)
-        if target.is_file() and not target.is_symlink() and self._content_ok(target, sha):
-            tmp_path.unlink()
+    def _pool(self) -> ThreadPoolExecutor:
+        """The threads that issue one round of fsyncs concurrently (recreated after a fork)."""
+        with self._pool_lock:
+            if self._sync_pool is None or self._pool_pid != os.getpid():
+                self._sync_pool = ThreadPoolExecutor(
+                    max_workers=_SYNC_THREADS, thread_name_prefix="lifelong-fsync"
+                )
+                self._pool_pid = os.getpid()
+            return self._sync_pool
+
+    def close(self) -> None:
+        """Stop the fsync threads (they are started again when needed)."""
+        with self._pool_lock:
+            pool, self._sync_pool = self._sync_pool, None
+        if pool is not None and self._pool_pid == os.getpid():
+            pool.shutdown(wait=True)
+
+    def _sync(self, batch: _Batch) -> None:
+        """Make every blob of ``batch`` durable: fsync each file and each folder, in one round.
+
+        The fsyncs are issued concurrently (the last one in this thread), so the filesystem
+        commits them together: a write waits for about one journal commit instead of one per
+        file and folder. The synced files are remembered by identity (see :meth:`_reuse`).
+        """
+        files = sorted(batch.files)
+        jobs = [(path, False) for path in files] + [(path, True) for path in sorted(batch.folders)]
+        if not jobs:
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp_path, target)
-        _fsync_dir(target.parent)
+        *others, last = jobs
+        pending = [self._pool().submit(_fsync_path, *job) for job in others]
+        results = [_fsync_path(*last)]
+        results[:0] = [future.result() for future in pending]
+        if len(self._durable) > _DURABLE_MEMORY:
+            self._durable.clear()
+        for path, identity in zip(files, results[: len(files)], strict=True):
+            if identity is not None:
+                self._durable[path] = identity
+
+    def _place(self, tmp_path: Path, sha: str, batch: _Batch) -> None:
+        """Give the finished temporary file ``tmp_path`` its final name ``sha``.
+
+        The name is created only when absent (a hard link, which fails if another writer got
+        there first) or when the stored file does not hash to ``sha`` (a corrupt blob is
+        replaced); a blob with the right content is never replaced, so a name that another
+        registration already verified keeps pointing at the same file.
+        """
+        target = self.path_of(sha)
+        try:
+            target.parent.mkdir()
+        except FileExistsError:
+            pass
+        else:
+            batch.folders.add(self._blobs)  # the new shard folder's own entry
+        try:
+            os.link(tmp_path, target)
+        except FileExistsError:
+            if not (target.is_file() and not target.is_symlink() and self._content_ok(target, sha)):
+                os.replace(tmp_path, target)
+                tmp_path = target
+        except OSError:  # pragma: no cover - filesystems without hard links
+            os.replace(tmp_path, target)
+            tmp_path = target
+        if tmp_path != target:
+            tmp_path.unlink()
+        batch.add(target)
 
     def _content_ok(self, path: Path, sha: str) -> bool:
         try:
             return self._hash_path(path) == sha
-        except OSError:
+        except (OSError, UnsafeArtifactError):
             return False
 
     @staticmethod
     def _hash_path(path: Path) -> str:
+        return ArtifactStore._hash_with_identity(path)[0]
+
+    @staticmethod
+    def _hash_with_identity(path: Path) -> tuple[str, _Identity]:
+        """The sha256 of the regular file ``path`` and the identity of the file that was read."""
         digest = hashlib.sha256()
         fd = _open_no_follow(path)
         with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise UnsafeArtifactError(f"artifact {path}: expected a regular file")
             for chunk in iter(lambda: handle.read(_CHUNK), b""):
                 digest.update(chunk)
-        return digest.hexdigest()
+        return digest.hexdigest(), _identity(info)
 
     def _temp(self) -> tuple[IO[bytes], Path]:
         fd, name = tempfile.mkstemp(prefix=".tmp-", dir=self._blobs)
         return os.fdopen(fd, "wb"), Path(name)
 
-    def _write_stream(self, chunks: Iterator[bytes]) -> tuple[str, int]:
+    def _write_stream(self, chunks: Iterator[bytes], batch: _Batch) -> tuple[str, int]:
         handle, tmp_path = self._temp()
         size = 0
         try:
@@ -196,31 +306,55 @@ class ArtifactStore:
                     digest.update(chunk)
                     handle.write(chunk)
                     size += len(chunk)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.chmod(tmp_path, 0o444)
             sha = digest.hexdigest()
-            self._commit_temp(tmp_path, sha)
+            self._place(tmp_path, sha, batch)
         except BaseException:
             tmp_path.unlink(missing_ok=True)
             raise
         return sha, size
 
+    def _reuse(self, sha: str, batch: _Batch) -> bool:
+        """Whether a blob ``sha`` with verified content is stored.
+
+        A stored blob joins ``batch`` to be fsynced again (another writer may have named it
+        an instant ago and not have synced it yet), unless this store synced that very file
+        before: same path, device, inode and change time as when its fsync returned.
+        """
+        target = self.path_of(sha)
+        try:
+            found, identity = self._hash_with_identity(target)
+        except (OSError, UnsafeArtifactError):  # absent, a symlink (O_NOFOLLOW), not a file
+            return False
+        if found != sha:
+            return False
+        if self._durable.get(target) != identity:
+            batch.add(target)
+        return True
+
     def put_bytes(self, data: bytes) -> str:
-        """Store ``data``; return its sha256 (hex). Storing known content is a no-op."""
+        """Store ``data``; return its sha256 (hex), once it is durable. Known content is not copied."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise ConfigError(f"data: expected bytes, got {type(data).__name__}")
+        batch = _Batch()
+        sha = self._put_bytes(bytes(data), batch)
+        self._sync(batch)
+        return sha
+
+    def _put_bytes(self, data: bytes, batch: _Batch) -> str:
         sha = hashlib.sha256(data).hexdigest()
-        target = self.path_of(sha)
-        if target.is_file() and not target.is_symlink() and self._content_ok(target, sha):
-            return sha  # already stored and verified: no copy, no fsync
-        return self._write_stream(iter([bytes(data)]))[0]
+        if self._reuse(sha, batch):
+            return sha
+        return self._write_stream(iter([data]), batch)[0]
 
     def put_file(self, path: Path) -> str:
-        """Store the regular file ``path`` (symlinks refused); return its sha256."""
-        return self._put_file(Path(path))[0]
+        """Store the regular file ``path`` (symlinks refused); return its sha256, once durable."""
+        batch = _Batch()
+        sha = self._put_file(Path(path), batch)[0]
+        self._sync(batch)
+        return sha
 
-    def _put_file(self, path: Path) -> tuple[str, int]:
+    def _put_file(self, path: Path, batch: _Batch) -> tuple[str, int]:
         try:
             info = path.lstat()
         except FileNotFoundError as exc:
@@ -228,28 +362,29 @@ class ArtifactStore:
         if not stat.S_ISREG(info.st_mode):
             kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "a special file"
             raise UnsafeArtifactError(f"path: expected a regular file, got {kind} at {path}")
-        known = self._stored_copy(path, info.st_size)
-        if known is not None:  # content already stored and verified: no copy, no fsync
-            return known
+        if info.st_size <= _REUSE_LIMIT:  # big files: one pass that copies while hashing is cheaper
+            sha = self._hash_path(path)
+            if self._reuse(sha, batch):  # content already stored and verified: no copy
+                return sha, info.st_size
         fd = _open_no_follow(path)
         with os.fdopen(fd, "rb") as handle:
-            return self._write_stream(iter(lambda: handle.read(_CHUNK), b""))
-
-    def _stored_copy(self, path: Path, size: int) -> tuple[str, int] | None:
-        """``(sha, size)`` when a verified blob with the content of ``path`` is already stored."""
-        if size > 64 * _CHUNK:  # big files: one pass that copies while hashing is cheaper
-            return None
-        sha = self._hash_path(path)
-        target = self.path_of(sha)
-        if target.is_file() and not target.is_symlink() and self._content_ok(target, sha):
-            return sha, size
-        return None
+            return self._write_stream(iter(lambda: handle.read(_CHUNK), b""), batch)
 
     def put_directory(self, src: Path) -> str:
         """Store every regular file under ``src`` and a manifest; return the manifest's sha256.
 
         Symlinks, sockets, devices and names that :func:`check_relative_name` refuses raise
         UnsafeArtifactError before anything is stored.
+
+        Durability: every file is written to a temporary name and given its final name
+        (``root/sha256/<2 hex>/<sha256>``) only once complete; then one round of concurrent
+        fsyncs covers every blob the manifest names, the manifest itself, and their folders
+        (known blobs included: another writer may have named one an instant ago and not have
+        synced it yet). Only after that round does this method return the manifest's sha256,
+        so a version row, committed after it, never points at content that is not durable. A
+        crash before the round ends can leave a blob whose name reached the disk and whose
+        content did not: nothing points at it, reads refuse it (the sha256 is checked on
+        every read), and the next write of that content replaces it.
         """
         src = Path(src)
         if not src.exists() and not src.is_symlink():
@@ -257,12 +392,15 @@ class ArtifactStore:
         if src.is_symlink() or not src.is_dir():
             raise UnsafeArtifactError(f"src: expected a directory (not a symlink), got {src}")
         files = list(self._walk(src, ""))
+        batch = _Batch()
         manifest: dict[str, dict[str, Any]] = {}
         for name, path in files:
-            sha, size = self._put_file(path)
+            sha, size = self._put_file(path, batch)
             manifest[name] = {"sha256": sha, "size": size}
         payload = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode("utf-8")
-        return self.put_bytes(payload)
+        manifest_sha = self._put_bytes(payload, batch)
+        self._sync(batch)
+        return manifest_sha
 
     def _walk(self, folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
         with os.scandir(folder) as entries:

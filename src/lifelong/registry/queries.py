@@ -19,12 +19,128 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from lifelong.clock import utc
 from lifelong.errors import NotFoundError, RegistryError
+from lifelong.registry.codec import (
+    collector_paused,
+    record_columns,
+    version_from_row,
+    version_from_values,
+)
 from lifelong.registry.names import parse_version
 from lifelong.registry.schema import alias_history, aliases, models, versions
-from lifelong.registry.types import AliasChange
+from lifelong.registry.types import AliasChange, ModelVersion
 
 UNSET: Final[Any] = object()
 """Default of ``set_alias(expected=...)``: no compare-and-set."""
+
+# Statements built once: building a SQLAlchemy statement costs more than running it on SQLite.
+_RECORD = record_columns(versions)
+_BY_VERSION = (
+    versions.c.model == sa.bindparam("model"),
+    versions.c.major == sa.bindparam("major"),
+    versions.c.minor == sa.bindparam("minor"),
+)
+_GET_RECORD = sa.select(*_RECORD).where(*_BY_VERSION)
+_LOCK_MODEL = sa.select(models.c.name).where(models.c.name == sa.bindparam("model")).with_for_update()
+_INSERTED: Final = (
+    "parent",
+    "mode",
+    "iteration",
+    "snapshot",
+    "config_hash",
+    "code_version",
+    "git_commit",
+    "library_versions",
+    "trigger",
+    "metrics",
+    "evaluation",
+    "status",
+    "artifact_sha256",
+    "learner_kind",
+    "created_at",
+)
+
+
+def _insert_statement(*, next_major: bool, has_parent: bool, returning: bool) -> Any:
+    """``INSERT INTO versions ... SELECT``: the version number is allocated in the insert itself.
+
+    ``next_major``: the model's highest MAJOR plus one, MINOR 0 (a model iteration, or a
+    first version); otherwise MAJOR ``:major`` and that MAJOR's highest MINOR plus one (a
+    data iteration of a parent in ``:major``). With ``has_parent``, nothing is inserted
+    unless version ``:parent`` of the model exists. Every writer holds the database's write
+    lock (SQLite ``BEGIN IMMEDIATE``) or the model's row lock (PostgreSQL ``FOR UPDATE``)
+    while it runs, so the numbers are unique and gap-free.
+    """
+    model = sa.bindparam("model", type_=versions.c.model.type)
+    if next_major:
+        top = sa.func.coalesce(sa.func.max(versions.c.major), 0) + 1
+        allocated = sa.select(top.label("major"), sa.literal(0, sa.Integer).label("minor"))
+        allocated = allocated.where(versions.c.model == model)
+    else:
+        top = sa.func.coalesce(sa.func.max(versions.c.minor), -1) + 1
+        major = sa.bindparam("major", type_=sa.Integer)
+        allocated = sa.select(sa.cast(major, sa.Integer).label("major"), top.label("minor"))
+        allocated = allocated.where(versions.c.model == model, versions.c.major == major)
+    number = allocated.subquery("allocated")
+    text = sa.String(32)
+    # Bare parameters carry their column's type: its bind processing (JSON, UTC timestamps)
+    # runs, and PostgreSQL's driver renders the matching cast. No CAST is written for SQLite,
+    # whose CAST to a type name such as JSON or DATETIME would convert the value.
+    values = sa.select(
+        model,
+        number.c.major,
+        number.c.minor,
+        sa.cast(number.c.major, text) + "." + sa.cast(number.c.minor, text),
+        *(sa.bindparam(name, type_=versions.c[name].type) for name in _INSERTED),
+    ).select_from(number)
+    if has_parent:
+        parent = versions.alias("parent_version")
+        values = values.where(
+            sa.exists().where(
+                parent.c.model == model,
+                parent.c.version == sa.bindparam("parent", type_=versions.c.parent.type),
+            )
+        )
+    statement = versions.insert().from_select(
+        ["model", "major", "minor", "version", *_INSERTED], values
+    )
+    return statement.returning(*_RECORD) if returning else statement
+
+
+_INSERTS = {
+    (next_major, has_parent, returning): _insert_statement(
+        next_major=next_major, has_parent=has_parent, returning=returning
+    )
+    for next_major in (False, True)
+    for has_parent in (False, True)
+    for returning in (False, True)
+}
+_GET_BY_ID = sa.select(*_RECORD).where(versions.c.id == sa.bindparam("id"))
+
+
+def _lineage_statement() -> Any:
+    """The chain of ``:model`` ``:major.:minor`` up to its root, one row per version.
+
+    The recursive part walks only ``(id, parent)`` (one index lookup on ``(model, version)``
+    per step); the records are then read by primary key. Rows carry their depth and come in
+    no particular order.
+    """
+    step = versions.alias("step")
+    chain = (
+        sa.select(versions.c.id, versions.c.parent, sa.literal(0, sa.Integer).label("depth"))
+        .where(*_BY_VERSION)
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        sa.select(step.c.id, step.c.parent, (chain.c.depth + 1).label("depth")).where(
+            step.c.model == sa.bindparam("model"), step.c.version == chain.c.parent
+        )
+    )
+    return sa.select(*_RECORD, chain.c.depth).select_from(
+        chain.join(versions, versions.c.id == chain.c.id)
+    )
+
+
+_LINEAGE = _lineage_statement()
 
 
 def ensure_model(conn: sa.Connection, model: str, now: datetime) -> None:
@@ -39,6 +155,67 @@ def ensure_model(conn: sa.Connection, model: str, now: datetime) -> None:
         found = conn.execute(sa.select(models.c.name).where(models.c.name == model)).first()
         if found is None:
             conn.execute(models.insert().values(**values))
+
+
+def get_version(conn: sa.Connection, model: str, version: str) -> ModelVersion:
+    """The record of ``model`` ``version``; NotFoundError if absent."""
+    major, minor = parse_version(version)
+    row = conn.execute(_GET_RECORD, {"model": model, "major": major, "minor": minor}).first()
+    if row is None:
+        raise missing(conn, model, version)
+    return version_from_row(row)
+
+
+def lineage_records(conn: sa.Connection, model: str, version: str) -> list[ModelVersion]:
+    """``version`` of ``model`` then its parent, grandparent... up to the root (one query)."""
+    major, minor = parse_version(version)
+    with collector_paused():
+        rows = conn.execute(_LINEAGE, {"model": model, "major": major, "minor": minor}).all()
+        rows.sort(key=_depth)  # linear: SQLite returns the chain in order already
+        records = [version_from_values(*row[:-1]) for row in rows]
+    if not records:
+        raise missing(conn, model, version)
+    return records
+
+
+def _depth(row: Any) -> int:
+    return int(row[-1])
+
+
+def lock_model(conn: sa.Connection, model: str) -> None:
+    """Lock the ``models`` row of ``model`` until the transaction ends (PostgreSQL).
+
+    On SQLite the write transaction (``BEGIN IMMEDIATE``) already excludes other writers, and
+    SQLite has no row locks, so nothing is sent.
+    """
+    if conn.dialect.name != "sqlite":
+        conn.execute(_LOCK_MODEL, {"model": model}).one()
+
+
+def insert_version(
+    conn: sa.Connection, model: str, major: int | None, values: dict[str, Any]
+) -> ModelVersion:
+    """Insert a version of ``model`` and return its record, numbered in the same statement.
+
+    ``major`` ``None`` starts the next MAJOR at MINOR 0; an integer takes the next MINOR of
+    that MAJOR. ``values`` holds the other columns; NotFoundError if its ``parent`` is not a
+    version of ``model``. The caller holds the model's write lock (:func:`lock_model`).
+    """
+    params = {"model": model, **values}
+    if major is not None:
+        params["major"] = major
+    parent = values["parent"]
+    returning = bool(conn.dialect.insert_returning)
+    result = conn.execute(_INSERTS[(major is None, parent is not None, returning)], params)
+    if returning:
+        row = result.first()
+    elif result.rowcount == 1:  # pragma: no cover - SQLite before 3.35
+        row = conn.execute(_GET_BY_ID, {"id": result.lastrowid}).first()
+    else:  # pragma: no cover
+        row = None
+    if row is None:
+        raise missing(conn, model, str(parent))
+    return version_from_row(row)
 
 
 def version_row(conn: sa.Connection, model: str, version: str, *, lock: bool = False) -> Any:
@@ -171,7 +348,11 @@ __all__ = [
     "UNSET",
     "current_alias",
     "ensure_model",
+    "get_version",
     "history_moves",
+    "insert_version",
+    "lineage_records",
+    "lock_model",
     "missing",
     "move_alias",
     "undo_target",

@@ -12,22 +12,30 @@ import sqlalchemy as sa
 from lifelong.clock import Clock, SystemClock, utc
 from lifelong.errors import ConfigError, RegistryError
 from lifelong.registry.artifacts import ArtifactStore
-from lifelong.registry.codec import change_from_row, lineage_columns, mapping, version_from_row
+from lifelong.registry.codec import (
+    change_from_row,
+    lineage_columns,
+    mapping,
+    record_columns,
+    version_from_row,
+)
 from lifelong.registry.db import Database, upgrade
 from lifelong.registry.names import (
     check_alias,
     check_model,
     check_status,
     check_text,
-    format_version,
     parse_version,
 )
 from lifelong.registry.queries import (
     UNSET,
     current_alias,
     ensure_model,
+    get_version,
     history_moves,
-    missing,
+    insert_version,
+    lineage_records,
+    lock_model,
     move_alias,
     undo_target,
     version_row,
@@ -35,6 +43,9 @@ from lifelong.registry.queries import (
 from lifelong.registry.schema import alias_history, aliases, models, versions
 from lifelong.registry.signing import Signer
 from lifelong.registry.types import AliasChange, Iteration, Lineage, ModelVersion
+
+RECORD = record_columns(versions)
+_KNOWN_VERSIONS = 100_000
 
 
 class Registry:
@@ -82,6 +93,8 @@ class Registry:
             )
         self.artifacts = artifacts
         self._clock: Clock = clock if clock is not None else SystemClock()
+        # (model, version) pairs seen to exist, to skip the parent pre-check of register.
+        self._known: set[tuple[str, str]] = set()
         self._db = Database(url)
         try:
             upgrade(self._db)
@@ -112,8 +125,9 @@ class Registry:
         return Signer.from_file(self.artifacts.root.parent / "signing.key")
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections and the artifact store's fsync threads."""
         self._db.close()
+        self.artifacts.close()
 
     def __enter__(self) -> Self:
         return self
@@ -153,60 +167,50 @@ class Registry:
         evaluation_json = mapping({} if evaluation is None else evaluation, field="evaluation")
         status = check_status(status)
         parent = lineage.parent
-        if parent is not None:
-            self.get(model, parent)  # fail before storing anything
+        if parent is not None and (model, parent) not in self._known:
+            self.get(model, parent)  # fail before storing anything (checked again on insert)
+        # Durable before the row exists: put_directory returns once every blob is fsynced.
         artifact_sha = self.artifacts.put_directory(Path(artifact_dir))
         data_iteration = Iteration(lineage.iteration) is Iteration.DATA
+        major = parse_version(parent)[0] if parent is not None and data_iteration else None
+        values = {
+            **columns,
+            "metrics": metrics_json,
+            "evaluation": evaluation_json,
+            "status": status,
+            "artifact_sha256": artifact_sha,
+            "learner_kind": learner_kind,
+        }
 
         def write(conn: sa.Connection) -> ModelVersion:
             now = self._clock.now()
             ensure_model(conn, model, now)
-            conn.execute(
-                sa.select(models.c.name).where(models.c.name == model).with_for_update()
-            ).one()
-            if parent is not None and data_iteration:
-                major = version_row(conn, model, parent).major
-                top = sa.select(sa.func.max(versions.c.minor)).where(
-                    versions.c.model == model, versions.c.major == major
-                )
-                minor = int(conn.execute(top).scalar_one()) + 1
-            else:
-                if parent is not None:
-                    version_row(conn, model, parent)
-                top = sa.select(sa.func.max(versions.c.major)).where(versions.c.model == model)
-                major = int(conn.execute(top).scalar_one() or 0) + 1
-                minor = 0
-            row = {
-                "model": model,
-                "major": major,
-                "minor": minor,
-                "version": format_version(major, minor),
-                **columns,
-                "metrics": metrics_json,
-                "evaluation": evaluation_json,
-                "status": status,
-                "artifact_sha256": artifact_sha,
-                "learner_kind": learner_kind,
-                "created_at": now,
-            }
-            conn.execute(versions.insert().values(**row))
-            return version_from_row(version_row(conn, model, format_version(major, minor)))
+            lock_model(conn, model)
+            return insert_version(conn, model, major, {**values, "created_at": now})
 
-        return self._db.run(write, write=True)
+        created = self._db.run(write, write=True)
+        self._remember(created)
+        return created
+
+    def _remember(self, version: ModelVersion) -> None:
+        """Note that ``version`` exists: versions are never deleted, so it always will."""
+        if len(self._known) >= _KNOWN_VERSIONS:
+            self._known.clear()
+        self._known.add((version.model, version.version))
 
     def get(self, model: str, version: str) -> ModelVersion:
         """The version ``version`` (``'MAJOR.MINOR'``) of ``model``; NotFoundError if absent."""
         model = check_model(model)
         parse_version(version)
-        return self._db.run(
-            lambda conn: version_from_row(version_row(conn, model, version)), write=False
-        )
+        found = self._db.run(lambda conn: get_version(conn, model, version), write=False)
+        self._remember(found)
+        return found
 
     def versions(self, model: str) -> list[ModelVersion]:
         """Every version of ``model`` ordered by (major, minor); empty for an unknown model."""
         model = check_model(model)
         query = (
-            sa.select(versions)
+            sa.select(*RECORD)
             .where(versions.c.model == model)
             .order_by(versions.c.major, versions.c.minor)
         )
@@ -217,7 +221,7 @@ class Registry:
         """The highest version of ``model``, or ``None`` when it has none."""
         model = check_model(model)
         query = (
-            sa.select(versions)
+            sa.select(*RECORD)
             .where(versions.c.model == model)
             .order_by(versions.c.major.desc(), versions.c.minor.desc())
             .limit(1)
@@ -233,29 +237,8 @@ class Registry:
     def lineage(self, model: str, version: str) -> list[ModelVersion]:
         """``version`` then its parent, grandparent... up to the root, in one query."""
         model = check_model(model)
-        major, minor = parse_version(version)
-        # The chain carries whole rows: each step is one index lookup on (model, version), and no
-        # join of the chain back onto the table (quadratic on SQLite for long chains) is needed.
-        chain = (
-            sa.select(*versions.c, sa.literal(0).label("depth"))
-            .where(versions.c.model == model, versions.c.major == major, versions.c.minor == minor)
-            .cte("chain", recursive=True)
-        )
-        step = versions.alias("step")
-        chain = chain.union_all(
-            sa.select(*step.c, (chain.c.depth + 1).label("depth")).where(
-                step.c.model == model, step.c.version == chain.c.parent
-            )
-        )
-        query = sa.select(*(chain.c[column.name] for column in versions.c)).order_by(chain.c.depth)
-
-        def read(conn: sa.Connection) -> list[ModelVersion]:
-            rows = conn.execute(query).all()
-            if not rows:
-                raise missing(conn, model, version)
-            return [version_from_row(row) for row in rows]
-
-        return self._db.run(read, write=False)
+        parse_version(version)
+        return self._db.run(lambda conn: lineage_records(conn, model, version), write=False)
 
     def record_evaluation(
         self, model: str, version: str, report: dict[str, Any], *, status: str | None = None
@@ -286,7 +269,7 @@ class Registry:
         def write(conn: sa.Connection) -> ModelVersion:
             row = version_row(conn, model, version, lock=True)
             conn.execute(versions.update().where(versions.c.id == row.id).values(**change(row)))
-            return version_from_row(version_row(conn, model, version))
+            return get_version(conn, model, version)
 
         return self._db.run(write, write=True)
 
@@ -387,7 +370,7 @@ class Registry:
         """The version ``alias`` points at, or ``None``."""
         model, alias = check_model(model), check_alias(alias)
         query = (
-            sa.select(versions)
+            sa.select(*RECORD)
             .select_from(aliases.join(versions, aliases.c.version_id == versions.c.id))
             .where(aliases.c.model == model, aliases.c.alias == alias)
         )

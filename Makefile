@@ -15,7 +15,7 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,torch,ray,weak-supervision]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,torch,ray,weak-supervision,kinesis,spark]"
 	touch $(STAMP)
 
 venv: $(STAMP)

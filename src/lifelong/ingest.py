@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from lifelong.config import (
     FileSourceConfig,
     KafkaSourceConfig,
+    KinesisSourceConfig,
     NaturalLabelsConfig,
     PipelineConfig,
     RedisStreamsSourceConfig,
@@ -128,7 +129,7 @@ def _duckdb_url(url: str, project_dir: Path) -> str:
 
 
 def open_source(pipeline: Pipeline | IngestTarget) -> Source:
-    """The pipeline's source (file, Kafka, Redis Streams or SQL), validating rows against its schema."""
+    """The pipeline's source (file, Kafka, Redis Streams, SQL or Kinesis), validating rows against its schema."""
     spec = pipeline.config.source
     schema = source_schema(pipeline)
     if isinstance(spec, FileSourceConfig):
@@ -178,7 +179,25 @@ def open_source(pipeline: Pipeline | IngestTarget) -> Source:
             schema=schema,
             batch_size=spec.batch_size,
         )
-    raise ConfigError(f"source.kind: expected one of ['file', 'kafka', 'redis_streams', 'sql'] for ingest, got {spec.kind!r}")
+    if isinstance(spec, KinesisSourceConfig):
+        from lifelong.sources.kinesis import KinesisSource
+
+        return KinesisSource(
+            stream_name=spec.stream_name,
+            region=spec.region,
+            endpoint_url=spec.endpoint_url,
+            profile=spec.profile,
+            stream=STREAM,
+            schema=schema,
+            id_field=spec.id_field,
+            time_field=spec.time_field,
+            batch_size=spec.batch_size,
+            poll=spec.poll.total_seconds(),
+            max_attempts=spec.max_attempts,
+        )
+    raise ConfigError(
+        f"source.kind: expected one of ['file', 'kafka', 'kinesis', 'redis_streams', 'sql'] for ingest, got {spec.kind!r}"
+    )
 
 
 def start_position(pipeline: Pipeline | IngestTarget, source: Source) -> Checkpoint | None:

@@ -100,8 +100,28 @@ class SqlSourceConfig(Strict):
     poll: Duration = timedelta(seconds=5)
 
 
+class KinesisSourceConfig(Strict):
+    """Every shard of a Kinesis data stream (extra ``kinesis``); the checkpoint holds each shard's position."""
+
+    kind: Literal["kinesis"]
+    stream_name: str = Field(min_length=1)
+    region: str | None = None
+    endpoint_url: str | None = None
+    profile: str | None = None
+    id_field: str = "event_id"
+    time_field: str = "event_time"
+    batch_size: int = Field(default=1000, gt=0, le=10000)
+    poll: Duration = timedelta(milliseconds=200)
+    max_attempts: int = Field(default=5, gt=0)
+
+
 SourceConfig = Annotated[
-    FileSourceConfig | SimulatorSourceConfig | KafkaSourceConfig | RedisStreamsSourceConfig | SqlSourceConfig,
+    FileSourceConfig
+    | SimulatorSourceConfig
+    | KafkaSourceConfig
+    | RedisStreamsSourceConfig
+    | SqlSourceConfig
+    | KinesisSourceConfig,
     Field(discriminator="kind"),
 ]
 
@@ -110,6 +130,7 @@ __all__ = [
     "FieldConfig",
     "FileSourceConfig",
     "KafkaSourceConfig",
+    "KinesisSourceConfig",
     "RedisStreamsSourceConfig",
     "SchemaConfig",
     "SimulatorSourceConfig",

@@ -1,4 +1,6 @@
-"""Sources: where events come from — files, Kafka, Redis Streams and SQL tables.
+"""Sources: where events come from — files, Kafka, Redis Streams, SQL tables and Kinesis.
+
+:class:`KinesisSource` needs the ``kinesis`` extra (boto3), imported only when one is made.
 
 Examples
 --------
@@ -13,6 +15,7 @@ from lifelong.sources.base import Source
 from lifelong.sources.errors import SourceUnavailableError
 from lifelong.sources.files import FileSource
 from lifelong.sources.kafka import KafkaSource
+from lifelong.sources.kinesis import KinesisSource
 from lifelong.sources.messages import decode_messages
 from lifelong.sources.redis_streams import RedisStreamsSource
 from lifelong.sources.sql import SqlSource
@@ -20,6 +23,7 @@ from lifelong.sources.sql import SqlSource
 __all__ = [
     "FileSource",
     "KafkaSource",
+    "KinesisSource",
     "RedisStreamsSource",
     "Source",
     "SourceUnavailableError",

@@ -125,6 +125,7 @@ class ModelLoop:
     updates: list[dict[str, Any]] = field(default_factory=list)
     orchestrator: Orchestrator = field(init=False)
     _latest: datetime | None = None
+    _retained_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.alerts is None:
@@ -157,11 +158,26 @@ class ModelLoop:
     def _step(self, now: datetime) -> None:
         try:
             self.orchestrator.step(now)
+            self._retain(now)
         except LifelongError as error:
             self._alert("failure", f"update at {now.isoformat()} failed: {error}", severity="critical")
             if not self.options.following:
                 raise
             log.error("%s: update at %s failed: %s", self.name, now.isoformat(), error)
+
+    def _retain(self, now: datetime) -> None:
+        """Apply the spec's ``retention`` when it is due (every ``retention.every`` of loop time)."""
+        retention = self.pipeline.config.retention
+        if retention is None or (self._retained_at is not None and now - self._retained_at < retention.every):
+            return
+        from lifelong.events.retention import apply_retention
+
+        report = apply_retention(self.pipeline.store, self.pipeline.registry, retention.older_than, now=now)
+        self._retained_at = now
+        deleted = sum(len(days) for days in report.deleted.values())
+        if deleted:
+            self.totals["retention_days_deleted"] = self.totals.get("retention_days_deleted", 0) + deleted
+            log.info("%s: retention deleted %d day partition(s) older than %s", self.name, deleted, now - retention.older_than)
 
     def start(self) -> None:
         """Check the triggers at the present of the stored data (repeats a firing a crash interrupted)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from lifelong.config.base import Strict
@@ -20,6 +20,7 @@ from lifelong.config.features import FeaturesConfig
 from lifelong.config.labels import LabelsConfig
 from lifelong.config.models import ModelConfig
 from lifelong.config.monitoring import MonitoringConfig
+from lifelong.config.retention import RetentionConfig
 from lifelong.config.sources import FileSourceConfig, SchemaConfig, SourceConfig
 from lifelong.config.training import TrainingConfig
 from lifelong.config.triggers import TriggersConfig
@@ -50,8 +51,22 @@ class PipelineConfig(Strict):
     triggers: TriggersConfig = TriggersConfig()
     serving: ServingConfig = ServingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    retention: RetentionConfig | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _retention_keeps_the_training_window(self) -> PipelineConfig:
+        if self.retention is not None:
+            needed = self.training.window + self.training.holdout
+            if self.retention.older_than < needed:
+                from lifelong.durations import format_duration
+
+                raise ValueError(
+                    f"retention.older_than: expected at least training.window + training.holdout "
+                    f"({format_duration(needed)}), got {format_duration(self.retention.older_than)}"
+                )
+        return self
 
     def model_hash(self) -> str:
         """Hash of what shapes the model (features and model sections): changes mean model iteration."""

@@ -1,4 +1,4 @@
-"""50 concurrent registrations and alias moves, in threads and in processes, on SQLite and PostgreSQL.
+"""50 concurrent registrations and 50 alias moves, in threads and in processes, on SQLite and PostgreSQL.
 
 Half of the writers register data iterations of 1.0 (each gets the next minor), the other half
 move aliases (champion, canary) to versions that exist. Afterwards: versions are unique and
@@ -18,7 +18,8 @@ from reliability_support import Record
 
 from lifelong.registry import ArtifactStore, Iteration, Lineage, Registry, TrainingMode
 
-OPERATIONS = 50
+REGISTRATIONS = 50
+OPERATIONS = 2 * REGISTRATIONS  # as many alias moves as registrations
 
 WORKER = """
 import random, sys
@@ -116,6 +117,7 @@ def test_threads(seeded: tuple[str, Path, Path], reliability: Record) -> None:
             thread.join(120)
     assert not any("locked" in error for error in errors), errors
     assert errors == []
+    assert len(registered) == REGISTRATIONS
     result = _check(url, root, len(registered), len(moved))
     backend = "postgres" if url.startswith("postgres") else "sqlite"
     reliability(f"concurrency: threads ({backend})", operations=OPERATIONS, errors=0, **result)
@@ -141,7 +143,7 @@ def test_processes(seeded: tuple[str, Path, Path], reliability: Record) -> None:
         outputs.extend(out.splitlines())
     registered = [line.split()[1] for line in outputs if line.startswith("version")]
     moves = [line for line in outputs if line.startswith("moved")]
-    assert len(registered) + len(moves) == OPERATIONS
+    assert len(registered) == REGISTRATIONS and len(moves) == OPERATIONS - REGISTRATIONS
     result = _check(url, root, len(registered), len(moves))
     backend = "postgres" if url.startswith("postgres") else "sqlite"
     reliability(f"concurrency: processes ({backend})", operations=OPERATIONS, errors=0, **result)

@@ -1,6 +1,7 @@
 """Run every benchmark (or those named) and regenerate BENCHMARKS.md.
 
-Usage: ``python -m benchmarks.run [NAME ...] [--quick]``.
+Usage: ``python -m benchmarks.run [NAME ...] [--quick]``. On a terminal, stderr shows one progress
+task per benchmark.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import traceback
 from pathlib import Path
 
 from benchmarks.common import ROOT, read_result, write_result
+from lifelong.cli.app import progress_display
 
 ORDER = ("ingest", "stateful", "serving", "drift", "adaptation", "update_latency", "registry")
 HEADER = """# Benchmarks
@@ -49,16 +51,24 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmarks {unknown}; expected some of {available()}")
     failed = []
-    for name in names:
-        print(f"== {name}", flush=True)
-        module = importlib.import_module(f"benchmarks.{name}")
-        try:
-            result = module.run(quick=args.quick)
-        except Exception:  # one broken benchmark must not hide the others' numbers
-            traceback.print_exc()
-            failed.append(name)
-            continue
-        write_result(name, result)
+    with progress_display() as progress:  # on stderr, and only on a terminal
+        tasks = {name: progress.add_task(f"{name}: waiting", total=1, start=False) for name in names}
+        for name in names:
+            print(f"== {name}", flush=True)
+            progress.start_task(tasks[name])
+            progress.update(tasks[name], description=f"{name}: running")
+            module = importlib.import_module(f"benchmarks.{name}")
+            try:
+                result = module.run(quick=args.quick)
+            except Exception:  # one broken benchmark must not hide the others' numbers
+                traceback.print_exc()
+                failed.append(name)
+                progress.update(tasks[name], description=f"{name}: failed")
+                progress.stop_task(tasks[name])
+                continue
+            write_result(name, result)
+            progress.update(tasks[name], completed=1, description=f"{name}: done")
+            progress.stop_task(tasks[name])
     (ROOT / "BENCHMARKS.md").write_text(render())
     print(f"wrote {Path('BENCHMARKS.md')}")
     return 1 if failed else 0

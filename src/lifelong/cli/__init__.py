@@ -16,6 +16,8 @@ from lifelong.cli import retention  # noqa: F401
 from lifelong.cli import monitor  # noqa: F401
 from lifelong.cli import run  # noqa: F401
 from lifelong.cli import training  # noqa: F401
-from lifelong.cli.app import app, main
+from lifelong.cli.app import app, document_exit_codes, main
+
+document_exit_codes(app)
 
 __all__ = ["app", "main"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -16,6 +17,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Column
 
 from lifelong.config import PipelineConfig, load_config
 from lifelong.errors import (
@@ -31,7 +33,7 @@ BAD_INPUT = (ConfigError, ValidationError, NotFoundError, DataError)
 
 app = typer.Typer(
     name="lifelong",
-    help=f"Continual learning for models in production: ingest, label, train statefully, gate, deploy.\n\n{EXIT_CODES}",
+    help="Continual learning for models in production: ingest, label, train statefully, gate, deploy.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -72,10 +74,67 @@ def _emit(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-def _progress() -> Progress:
+def progress_enabled() -> bool:
+    """Whether long work shows a live progress display: only when stderr is a terminal."""
+    return errors.is_terminal
+
+
+def progress_display(*, enabled: bool = True) -> Progress:
+    """The one Rich progress display of the command line (and of the benchmark runner).
+
+    It draws on stderr, so what a command prints on stdout (JSON, tables) stays machine-readable;
+    it is off when stderr is not a terminal or ``enabled`` is false. Lines printed to stdout while
+    it is live are shown above it when stdout is a terminal too, and left alone otherwise.
+    """
+    live = enabled and progress_enabled()
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=False
+        TextColumn("[bold]{task.description}", table_column=Column(overflow="fold")),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=False,
+        disable=not live,
+        redirect_stdout=live and sys.stdout.isatty(),
+        redirect_stderr=live,
     )
+
+
+@contextmanager
+def ticking(progress: Progress, refresh: Callable[[], None], *, every: float = 0.25) -> Iterator[None]:
+    """Call ``refresh`` every ``every`` seconds (and once at the end) while ``progress`` is live.
+
+    For work that reports nothing itself: ``refresh`` reads its counters and updates the tasks.
+    Nothing runs when the display is off.
+    """
+    if progress.disable:
+        yield
+        return
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            refresh()
+
+    thread = threading.Thread(target=loop, name="lifelong-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        refresh()
+
+
+def document_exit_codes(root: typer.Typer) -> None:
+    """End the ``--help`` of ``root`` and of every command and group under it with the exit codes."""
+    root.info.epilog = EXIT_CODES
+    for command in root.registered_commands:
+        command.epilog = EXIT_CODES
+    for group in root.registered_groups:
+        group.epilog = EXIT_CODES
+        if group.typer_instance is not None:
+            document_exit_codes(group.typer_instance)
 
 
 def main() -> None:
@@ -88,4 +147,19 @@ def main() -> None:
         sys.exit(130)
 
 
-__all__ = ["BAD_INPUT", "EXIT_CODES", "ConfigOption", "JsonFlag", "app", "console", "errors", "fail", "handled", "main"]
+__all__ = [
+    "BAD_INPUT",
+    "EXIT_CODES",
+    "ConfigOption",
+    "JsonFlag",
+    "app",
+    "console",
+    "document_exit_codes",
+    "errors",
+    "fail",
+    "handled",
+    "main",
+    "progress_display",
+    "progress_enabled",
+    "ticking",
+]

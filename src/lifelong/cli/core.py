@@ -16,10 +16,10 @@ from lifelong.cli.app import (
     _config,
     _emit,
     _pipeline,
-    _progress,
     app,
     console,
     handled,
+    progress_display,
 )
 from lifelong.errors import ConfigError, DataError, NotFoundError
 from lifelong.example_config import EXAMPLE_CONFIG
@@ -63,7 +63,7 @@ def demo(
     with handled():
         if shift_day >= days:
             raise ConfigError(f"--shift-day: expected a day before --days ({days}), got {shift_day}")
-        with _progress() as progress:
+        with progress_display() as progress:
             task = progress.add_task("replaying", total=days * 24)
 
             def advance(done: int, total: int, label: str) -> None:
@@ -110,9 +110,14 @@ def retrain(
         pipeline = _pipeline(config)
         if model != pipeline.name:
             raise NotFoundError(f"model: expected {pipeline.name!r} (the spec's name), got {model!r}")
-        now = _now_of_data(pipeline)
         mode = TrainingMode.STATELESS if from_scratch else None
-        outcome = Orchestrator(pipeline).update(now, Decision(True, "manual", "requested from the command line"), mode=mode)
+        with progress_display() as progress:
+            task = progress.add_task(f"{model}: finding the newest stored event", total=2)
+            now = _now_of_data(pipeline)
+            how = "stateless, from scratch" if from_scratch else pipeline.config.training.mode
+            progress.update(task, completed=1, description=f"{model}: training ({how}), evaluating, gating")
+            outcome = Orchestrator(pipeline).update(now, Decision(True, "manual", "requested from the command line"), mode=mode)
+            progress.update(task, completed=2, description=f"{model}: trained")
         if isinstance(outcome, SkippedUpdate):
             raise DataError(outcome.reason)
         verdict = "promoted" if outcome.promoted else "not promoted"

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lifelong.cli.app import ConfigOption, _config, _emit, app, handled
+from lifelong.cli.app import ConfigOption, _config, _emit, app, handled, progress_display, ticking
 
 
 @app.command()
@@ -36,7 +36,7 @@ def ingest(
 
     Positions are committed (Kafka offsets, Redis XACK, checkpoint file) only after a batch is
     durably stored. SIGTERM or Ctrl-C stores and commits what was read, then exits 0. Prints the
-    totals as JSON at the end.
+    totals as JSON at the end; on a terminal, stderr shows the events stored and dead-lettered so far.
     """
     from lifelong.config import FileSourceConfig
     from lifelong.ingest import IngestTarget
@@ -60,7 +60,20 @@ def ingest(
                 typer.echo(f"ingest: metrics on http://{metrics_host}:{port}/metrics", err=True)
             if follow:
                 typer.echo(f"ingest: following source {pipeline.config.source.kind!r} into {pipeline.config.home} (SIGTERM stops)", err=True)
-            totals = process.run()
+            with progress_display() as progress:
+                task = progress.add_task("ingest", total=None)
+
+                def refresh() -> None:
+                    seen = dict(process.totals)
+                    progress.update(
+                        task,
+                        completed=seen.get("written", 0),
+                        description=f"ingest: {seen.get('written', 0):,} events stored, {seen.get('dead_letters', 0):,} dead letters, "
+                        f"{seen.get('duplicates', 0):,} duplicates",
+                    )
+
+                with ticking(progress, refresh):
+                    totals = process.run()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lifelong.cli.app import _config, _emit, app, handled
+from lifelong.cli.app import _config, _emit, app, handled, progress_display, ticking
 
 
 @app.command()
@@ -26,7 +26,10 @@ def run(
 
     After a crash, run it again: sources resume from their checkpoints, interrupted updates are
     finished, and a trigger firing is never trained twice. Prints each model's summary as JSON.
+    On a terminal, stderr shows per model the events ingested, the last trigger check, training
+    in progress and the last version with its verdict.
     """
+    from lifelong.cli.run_status import RunDisplay
     from lifelong.daemon import ClockMode, Daemon, DaemonOptions
     from lifelong.durations import parse_duration
     from lifelong.errors import ConfigError
@@ -48,7 +51,14 @@ def run(
         )
         pipelines = [Pipeline.open(_config(path), project_dir=path.resolve().parent) for path in paths]
         try:
-            summaries = Daemon(pipelines, options).run_forever()
+            daemon = Daemon(pipelines, options)
+            with progress_display() as progress:
+                if progress.disable:
+                    summaries = daemon.run_forever()
+                else:
+                    display = RunDisplay(progress, daemon.loops)
+                    with ticking(progress, display.refresh):
+                        summaries = daemon.run_forever()
         finally:
             for pipeline in pipelines:
                 pipeline.close()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lifelong.cli.app import ConfigOption, JsonFlag, _emit, _pipeline, app, console, handled
+from lifelong.cli.app import ConfigOption, JsonFlag, _emit, _pipeline, app, console, handled, progress_display
 
 
 @app.command()
@@ -34,7 +34,10 @@ def reproduce(
     with handled():
         pipeline = _pipeline(config)
         try:
-            report = rebuild(pipeline, model, version, tolerance=tolerance)
+            with progress_display(enabled=not as_json) as progress:
+                task = progress.add_task(f"{model} {version}: retraining from its parent and snapshot", total=1)
+                report = rebuild(pipeline, model, version, tolerance=tolerance)
+                progress.update(task, completed=1, description=f"{model} {version}: rebuilt")
         finally:
             pipeline.close()
         if as_json:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lifelong.cli.app import ConfigOption, _pipeline, app, console, handled
+from lifelong.cli.app import ConfigOption, _pipeline, app, console, errors, handled
 from lifelong.errors import ConfigError
 
 TOKEN_VARIABLE = "LIFELONG_ADMIN_TOKEN"
@@ -23,24 +23,40 @@ def write_pipeline_report(
     summary: dict[str, Any] | None = None,
     simulation: dict[str, Any] | None = None,
     model: str | None = None,
+    option: str = "--report",
 ) -> Path:
     """Write the static report of the pipeline of ``config`` (with a demo ``summary``) to ``output``.
 
     With only a ``simulation`` and no spec file at ``config``, the report holds the simulation.
+    ``option`` names the command-line option of ``output`` in errors.
     """
-    from lifelong.dashboard import build_report, pipeline_report, write_report
+    from lifelong.dashboard import pipeline_report
 
     if simulation is not None and summary is None and model is None and not config.exists():
-        return write_report(
-            output, build_report(simulation=simulation, title="lifelong simulation")
-        )
+        return write_simulation_report(simulation, output, option=option)
     pipeline = _pipeline(config)
     try:
-        with console.status("measuring served performance and drawing the charts"):
+        with errors.status("measuring served performance and drawing the charts"):
             html = pipeline_report(pipeline, summary=summary, simulation=simulation, model=model)
     finally:
         pipeline.close()
-    return write_report(output, html)
+    return _write(output, html, option)
+
+
+def write_simulation_report(simulation: dict[str, Any], output: Path, *, option: str = "--report") -> Path:
+    """Write the static report of a simulation (``lifelong simulate``'s results) to ``output``."""
+    from lifelong.dashboard import build_report
+
+    return _write(output, build_report(simulation=simulation, title="lifelong simulation"), option)
+
+
+def _write(output: Path, html: str, option: str) -> Path:
+    from lifelong.dashboard import write_report
+
+    try:
+        return write_report(output, html)
+    except OSError as exc:
+        raise ConfigError(f"{option}: expected a writable path, cannot write {str(output)!r}: {exc.strerror}") from exc
 
 
 def _read_json(path: Path | None, option: str, writer: str) -> dict[str, Any] | None:
@@ -82,6 +98,7 @@ def report_html(
             summary=_read_json(summary, "--summary", "lifelong demo --json"),
             simulation=_read_json(simulation, "--simulation", "lifelong simulate --json"),
             model=model,
+            option="--output",
         )
         console.print(f"report: {path}")
 
@@ -137,4 +154,4 @@ def dashboard(
             source.close()
 
 
-__all__ = ["dashboard", "report_html", "write_pipeline_report"]
+__all__ = ["dashboard", "report_html", "write_pipeline_report", "write_simulation_report"]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lifelong.cli.app import _progress, app, console, handled
+from lifelong.cli.app import app, console, handled, progress_display
 from lifelong.durations import format_duration, parse_duration
 
 experiment_app = typer.Typer(
@@ -48,6 +48,9 @@ def simulate(
     drop: DropOption = None,
     context: Annotated[bool, typer.Option("--context/--no-context", help="Add point-in-time context features (last known label, input changes).")] = True,
     batch_size: Annotated[int, typer.Option(min=1, help="Rows read, served and stored per batch.")] = 250,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write a self-contained HTML report here (as report-html --simulation).")
+    ] = None,
 ) -> None:
     """Replay a historical stream through update policies and compare served accuracy and cost.
 
@@ -70,7 +73,7 @@ def simulate(
             raise ConfigError(f"--policy: expected some of {sorted(POLICIES)}, got {unknown}")
         delay = parse_duration(label_delay, field="--label-delay")
         profile = profile_stream(data, timestamp=timestamp, target=target, drop=tuple(drop or ()))
-        with _progress() as progress:
+        with progress_display() as progress:
             task = progress.add_task("replaying", total=profile.rows * len(names))
             offsets = {name: index * profile.rows for index, name in enumerate(names)}
 
@@ -91,6 +94,10 @@ def simulate(
             json_path.parent.mkdir(parents=True, exist_ok=True)
             json_path.write_text(json.dumps(result, indent=2))
             console.print(f"results: {json_path}")
+        if report is not None:
+            from lifelong.cli.dashboard import write_simulation_report
+
+            console.print(f"report: {write_simulation_report(result, report)}")
 
 
 def _load(data: Path, timestamp: str, target: str, drop: list[str] | None, *, context: bool = False) -> Any:

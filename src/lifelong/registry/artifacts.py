@@ -306,7 +306,7 @@ class ArtifactStore:
                     digest.update(chunk)
                     handle.write(chunk)
                     size += len(chunk)
-            os.chmod(tmp_path, 0o444)
+                os.fchmod(handle.fileno(), 0o444)
             sha = digest.hexdigest()
             self._place(tmp_path, sha, batch)
         except BaseException:
@@ -319,17 +319,25 @@ class ArtifactStore:
 
         A stored blob joins ``batch`` to be fsynced again (another writer may have named it
         an instant ago and not have synced it yet), unless this store synced that very file
-        before: same path, device, inode and change time as when its fsync returned.
+        before: same path, device, inode and change time as when its fsync returned. Such a
+        file is neither hashed nor synced again: a write to it would have changed its change
+        time, and every read checks its sha256 anyway.
         """
         target = self.path_of(sha)
+        synced = self._durable.get(target)
+        if synced is not None:
+            try:
+                if _identity(target.lstat()) == synced:
+                    return True  # the very file this store wrote or verified, then synced
+            except OSError:
+                pass
         try:
             found, identity = self._hash_with_identity(target)
         except (OSError, UnsafeArtifactError):  # absent, a symlink (O_NOFOLLOW), not a file
             return False
         if found != sha:
             return False
-        if self._durable.get(target) != identity:
-            batch.add(target)
+        batch.add(target)
         return True
 
     def put_bytes(self, data: bytes) -> str:
@@ -362,12 +370,19 @@ class ArtifactStore:
         if not stat.S_ISREG(info.st_mode):
             kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "a special file"
             raise UnsafeArtifactError(f"path: expected a regular file, got {kind} at {path}")
-        if info.st_size <= _REUSE_LIMIT:  # big files: one pass that copies while hashing is cheaper
-            sha = self._hash_path(path)
-            if self._reuse(sha, batch):  # content already stored and verified: no copy
-                return sha, info.st_size
         fd = _open_no_follow(path)
         with os.fdopen(fd, "rb") as handle:
+            if info.st_size < _CHUNK:  # small: read once, then hash and store from memory
+                data = handle.read(_CHUNK)
+                if len(data) < _CHUNK:
+                    return self._put_bytes(data, batch), len(data)
+            elif info.st_size <= _REUSE_LIMIT:  # hashed first: not copied if already stored
+                digest = hashlib.sha256()
+                for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                    digest.update(chunk)
+                if self._reuse(digest.hexdigest(), batch):
+                    return digest.hexdigest(), handle.tell()
+            handle.seek(0)  # big files: one pass that copies while hashing is cheaper
             return self._write_stream(iter(lambda: handle.read(_CHUNK), b""), batch)
 
     def put_directory(self, src: Path) -> str:

@@ -140,7 +140,8 @@ def _lineage_statement() -> Any:
     )
 
 
-_LINEAGE = _lineage_statement()
+LINEAGE_QUERY: Final = _lineage_statement()
+"""The statement behind :func:`lineage_records` (parameters ``model``, ``major``, ``minor``)."""
 
 
 def ensure_model(conn: sa.Connection, model: str, now: datetime) -> None:
@@ -170,7 +171,7 @@ def lineage_records(conn: sa.Connection, model: str, version: str) -> list[Model
     """``version`` of ``model`` then its parent, grandparent... up to the root (one query)."""
     major, minor = parse_version(version)
     with collector_paused():
-        rows = conn.execute(_LINEAGE, {"model": model, "major": major, "minor": minor}).all()
+        rows = conn.execute(LINEAGE_QUERY, {"model": model, "major": major, "minor": minor}).all()
         rows.sort(key=_depth)  # linear: SQLite returns the chain in order already
         records = [version_from_values(*row[:-1]) for row in rows]
     if not records:
@@ -345,6 +346,7 @@ def undo_target(moves: Iterable[tuple[str, str | None, str | None]]) -> str | No
 
 
 __all__ = [
+    "LINEAGE_QUERY",
     "UNSET",
     "current_alias",
     "ensure_model",

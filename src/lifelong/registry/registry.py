@@ -14,10 +14,12 @@ from lifelong.errors import ConfigError, RegistryError
 from lifelong.registry.artifacts import ArtifactStore
 from lifelong.registry.codec import (
     change_from_row,
+    collector_paused,
     lineage_columns,
     mapping,
     record_columns,
     version_from_row,
+    version_from_values,
 )
 from lifelong.registry.db import Database, upgrade
 from lifelong.registry.names import (
@@ -95,6 +97,7 @@ class Registry:
         self._clock: Clock = clock if clock is not None else SystemClock()
         # (model, version) pairs seen to exist, to skip the parent pre-check of register.
         self._known: set[tuple[str, str]] = set()
+        self._known_models: set[str] = set()  # models whose row exists
         self._db = Database(url)
         try:
             upgrade(self._db)
@@ -182,9 +185,12 @@ class Registry:
             "learner_kind": learner_kind,
         }
 
+        known_model = model in self._known_models
+
         def write(conn: sa.Connection) -> ModelVersion:
             now = self._clock.now()
-            ensure_model(conn, model, now)
+            if not known_model:  # models, like versions, are never deleted
+                ensure_model(conn, model, now)
             lock_model(conn, model)
             return insert_version(conn, model, major, {**values, "created_at": now})
 
@@ -197,6 +203,7 @@ class Registry:
         if len(self._known) >= _KNOWN_VERSIONS:
             self._known.clear()
         self._known.add((version.model, version.version))
+        self._known_models.add(version.model)
 
     def get(self, model: str, version: str) -> ModelVersion:
         """The version ``version`` (``'MAJOR.MINOR'``) of ``model``; NotFoundError if absent."""
@@ -214,8 +221,9 @@ class Registry:
             .where(versions.c.model == model)
             .order_by(versions.c.major, versions.c.minor)
         )
-        rows = self._db.run(lambda conn: conn.execute(query).all(), write=False)
-        return [version_from_row(row) for row in rows]
+        with collector_paused():
+            rows = self._db.run(lambda conn: conn.execute(query).all(), write=False)
+            return [version_from_values(*row) for row in rows]
 
     def latest(self, model: str) -> ModelVersion | None:
         """The highest version of ``model``, or ``None`` when it has none."""

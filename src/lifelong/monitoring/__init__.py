@@ -47,6 +47,9 @@ _EXPORTS = {
     "KSWINDetector": "streaming",
     "PageHinkleyDetector": "streaming",
     "build_detector": "streaming",
+    "Detection": "watch",
+    "DetectorAssessment": "watch",
+    "DetectorWatch": "watch",
 }
 
 
@@ -70,6 +73,9 @@ __all__ = [
     "CostHistory",
     "DDMDetector",
     "Delivery",
+    "Detection",
+    "DetectorAssessment",
+    "DetectorWatch",
     "DriftAssessment",
     "DriftDetector",
     "DriftPolicy",

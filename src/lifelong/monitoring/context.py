@@ -65,6 +65,9 @@ class MonitorContext:
         The verified, loaded bundle of a version.
     max_reference_rows
         Larger training snapshots are sampled down (seeded) to this many rows.
+    label_delay
+        How long after its event a row's label is final: natural labels' ``window`` plus
+        ``allowed_lateness``, column labels' ``delay``, 0 for labeling functions.
     """
 
     name: str
@@ -77,6 +80,7 @@ class MonitorContext:
     metric: str
     load_bundle: Callable[[ModelVersion], ModelBundle]
     max_reference_rows: int = 50_000
+    label_delay: timedelta = timedelta(0)
     _cache: dict[tuple[str, ...], Any] = field(default_factory=dict)
 
     @classmethod
@@ -84,7 +88,10 @@ class MonitorContext:
         from lifelong.config import NaturalLabelsConfig
 
         labels = pipeline.config.labels
-        stream = labels.predictions if isinstance(labels, NaturalLabelsConfig) else "events"
+        if isinstance(labels, NaturalLabelsConfig):
+            stream, label_delay = labels.predictions, labels.window + labels.allowed_lateness
+        else:
+            stream, label_delay = "events", getattr(labels, "delay", timedelta(0))
         return cls(
             name=pipeline.name,
             store=pipeline.store,
@@ -95,6 +102,7 @@ class MonitorContext:
             holdout=pipeline.config.training.holdout,
             metric=pipeline.config.evaluation.metric,
             load_bundle=load_bundle,
+            label_delay=label_delay,
         )
 
     def champion(self) -> ModelVersion | None:

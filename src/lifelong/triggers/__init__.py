@@ -5,6 +5,7 @@ from __future__ import annotations
 from lifelong.triggers.base import Decision, Trigger, TriggerState
 from lifelong.triggers.combine import CombinedTrigger
 from lifelong.triggers.cost import CostAwareTrigger
+from lifelong.triggers.detector import DetectorTrigger
 from lifelong.triggers.drift import DriftTrigger
 from lifelong.triggers.factory import build_leaf, build_trigger
 from lifelong.triggers.firing import (
@@ -22,6 +23,7 @@ __all__ = [
     "CostAwareTrigger",
     "CronTrigger",
     "Decision",
+    "DetectorTrigger",
     "DriftTrigger",
     "FiringJournal",
     "IntervalTrigger",

@@ -7,6 +7,7 @@ from typing import Any
 from lifelong.config import (
     CostTriggerConfig,
     CronTriggerConfig,
+    DetectorTriggerConfig,
     DriftTriggerConfig,
     IntervalTriggerConfig,
     LeafTriggerConfig,
@@ -17,6 +18,7 @@ from lifelong.config import (
 from lifelong.triggers.base import Trigger
 from lifelong.triggers.combine import CombinedTrigger
 from lifelong.triggers.cost import CostAwareTrigger
+from lifelong.triggers.detector import DetectorTrigger
 from lifelong.triggers.drift import DriftTrigger
 from lifelong.triggers.performance import PerformanceTrigger
 from lifelong.triggers.time import CronTrigger, IntervalTrigger
@@ -42,6 +44,12 @@ def build_leaf(leaf: LeafTriggerConfig) -> Trigger:
         return PerformanceTrigger(**_arguments(leaf))
     if isinstance(leaf, CostTriggerConfig):
         return CostAwareTrigger(**_arguments(leaf))
+    if isinstance(leaf, DetectorTriggerConfig):
+        from lifelong.monitoring.streaming import build_detector
+
+        params = {name: value for name, value in leaf.detector.model_dump().items() if name != "kind"}
+        arguments = {**_arguments(leaf), "detector": build_detector(leaf.detector.kind, **params)}
+        return DetectorTrigger(**arguments)
     raise TypeError(f"trigger config of type {type(leaf).__name__} has no builder")  # unreachable: the union is closed
 
 
@@ -55,6 +63,9 @@ def build_trigger(config: TriggersConfig) -> CombinedTrigger:
     >>> from lifelong.config import DriftTriggerConfig
     >>> build_trigger(TriggersConfig(triggers=(DriftTriggerConfig(kind="drift", persistence=3),))).triggers[0].policy.persistence
     3
+    >>> leaf = TriggersConfig.model_validate({"triggers": [{"kind": "detector", "detector": {"kind": "kswin", "alpha": 0.001}}]})
+    >>> build_trigger(leaf).triggers[0].detector
+    KSWINDetector(alpha=0.001, window_size=100, stat_size=30, seed=0)
     """
     leaves = [build_leaf(leaf) for leaf in config.triggers]
     return CombinedTrigger(leaves, combine=config.combine, cooldown=config.cooldown)

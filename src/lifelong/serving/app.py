@@ -15,36 +15,29 @@ Examples
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
-import pydantic
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from lifelong import __version__
-from lifelong.errors import ConfigError, NotFoundError, ValidationError
+from lifelong.errors import ConfigError, NotFoundError
 from lifelong.serving.admin import add_admin_routes
 from lifelong.serving.http import check_bearer, error_response, json_response, token_bytes
-from lifelong.serving.limits import RequestGuard, load_json
+from lifelong.serving.inference import PredictionEndpoints
+from lifelong.serving.limits import RequestGuard
 from lifelong.serving.metrics import CONTENT_TYPE, ServingMetrics
-from lifelong.serving.model import AdminActions, PredictionResult, ServedModel
-from lifelong.serving.oip import (
-    check_compatible,
-    infer_response,
-    json_labels,
-    model_metadata,
-    parse_infer_request,
-)
+from lifelong.serving.model import AdminActions
+from lifelong.serving.oip import model_metadata
 from lifelong.serving.routing import RoutingTable
-from lifelong.serving.routing_api import add_routing_routes, unit_id
+from lifelong.serving.routing_api import add_routing_routes
 from lifelong.serving.routing_metrics import RoutingCollector
-from lifelong.serving.schemas import PredictRequest, validation_message
+from lifelong.serving.schemas import validation_message
 from lifelong.serving.service import PredictionService
 from lifelong.serving.shadow import ShadowExecutor
 
@@ -147,12 +140,6 @@ def create_app(
             {"error": str(exc.detail), "field": None}, exc.status_code, dict(exc.headers or {})
         )
 
-    def metric_model(name: str) -> str:
-        return name if name in catalog.snapshot() else ""
-
-    def answered(result: PredictionResult, content: dict[str, Any]) -> Response:
-        return json_response(content, 200, {"X-Model-Version": result.version})
-
     # -- Open Inference Protocol v2 ------------------------------------------------------------
 
     @app.get("/v2/health/live")
@@ -201,109 +188,16 @@ def create_app(
     async def ready_model_version(name: str, version: str) -> Response:
         return await model_ready(name, version)
 
-    async def infer(request: Request, name: str, version: str | None) -> Response:
-        started = time.perf_counter()
-        if api_secret is not None and (
-            denied := check_bearer(request, api_secret, what="inference", oip=True)
-        ):
-            metrics.observe(
-                "infer", metric_model(name), "", denied.status_code, time.perf_counter() - started
-            )
-            return denied
-        served_version, rows = "", 0
-        try:
-            payload = load_json(await request.body(), max_depth=max_json_depth)
-            parsed = parse_infer_request(payload)
+    # -- predictions: raw ASGI endpoints, matched before every other route --------------------
 
-            def run(served: ServedModel) -> PredictionResult:
-                check_compatible(parsed, served)
-                return service.predict_columns(served, parsed.columns, parsed.id)
-
-            result = table.answer(name, version, unit_id(request, payload), run)
-            served_version = result.version
-            rows = len(result.labels)
-            response = answered(result, infer_response(result, parsed.outputs))
-        except NotFoundError as exc:
-            response = error_response(404, str(exc), oip=True)
-        except ValidationError as exc:
-            response = error_response(400, str(exc), oip=True)
-        except Exception:
-            log.exception("prediction server: inference with model %r failed", name)
-            response = error_response(
-                500, f"model {name!r}: prediction failed on the server; see its log", oip=True
-            )
-        metrics.observe(
-            "infer",
-            metric_model(name),
-            served_version,
-            response.status_code,
-            time.perf_counter() - started,
-            rows=rows,
-        )
-        return response
-
-    @app.post("/v2/models/{name}/infer")
-    async def infer_champion(request: Request, name: str) -> Response:
-        return await infer(request, name, None)
-
-    @app.post("/v2/models/{name}/versions/{version}/infer")
-    async def infer_version(request: Request, name: str, version: str) -> Response:
-        return await infer(request, name, version)
-
-    # -- plain JSON ----------------------------------------------------------------------------
-
-    @app.post("/predict")
-    async def predict(request: Request) -> Response:
-        started = time.perf_counter()
-        model, served_version, rows = "", "", 0
-        if api_secret is not None and (
-            denied := check_bearer(request, api_secret, what="predictions")
-        ):
-            metrics.observe("predict", "", "", denied.status_code, time.perf_counter() - started)
-            return denied
-        try:
-            payload = load_json(await request.body(), max_depth=max_json_depth)
-            body = PredictRequest.model_validate(payload)
-            model = body.model
-            result = table.answer(
-                model,
-                None,
-                unit_id(request, None),
-                lambda served: service.predict_rows(served, body.rows, body.request_id),
-            )
-            served_version = result.version
-            rows = len(result.labels)
-            response = answered(
-                result,
-                {
-                    "model": result.model,
-                    "model_version": result.version,
-                    "request_id": result.request_id,
-                    "predictions": json_labels(result.labels),
-                    "probabilities": result.probabilities,
-                    "classes": list(result.classes),
-                },
-            )
-        except pydantic.ValidationError as exc:
-            response = error_response(422, *validation_message(exc.errors()))
-        except NotFoundError as exc:
-            response = error_response(404, str(exc), "model")
-        except ValidationError as exc:
-            response = error_response(400 if exc.field is None else 422, str(exc), exc.field)
-        except Exception:
-            log.exception("prediction server: prediction with model %r failed", model)
-            response = error_response(
-                500, f"model {model!r}: prediction failed on the server; see its log"
-            )
-        metrics.observe(
-            "predict",
-            metric_model(model),
-            served_version,
-            response.status_code,
-            time.perf_counter() - started,
-            rows=rows,
-        )
-        return response
+    endpoints = PredictionEndpoints(
+        service, table, metrics, api_token=api_secret, max_json_depth=max_json_depth
+    )
+    app.router.routes[:0] = [
+        Route("/v2/models/{name}/infer", endpoints.infer, methods=["POST"]),
+        Route("/v2/models/{name}/versions/{version}/infer", endpoints.infer, methods=["POST"]),
+        Route("/predict", endpoints.predict, methods=["POST"]),
+    ]
 
     if admin is not None and admin_secret is not None:
         add_admin_routes(

@@ -88,29 +88,52 @@ def as_event_times(
     return times
 
 
+def _event_times(group: Sequence[LogChunk], counts: NDArray[np.int64]) -> NDArray[np.datetime64]:
+    """Every row's event time; one conversion for the chunks stamped with a single time."""
+    if all(isinstance(chunk.event_time, datetime) for chunk in group):
+        stamps = np.array(
+            [utc(chunk.event_time).replace(tzinfo=None) for chunk in group],  # type: ignore[arg-type]
+            dtype="datetime64[us]",
+        )
+        return stamps if len(stamps) == int(counts.sum()) else np.repeat(stamps, counts)
+    return np.concatenate([chunk.times() for chunk in group])
+
+
 def log_frame(group: Sequence[LogChunk]) -> pd.DataFrame:
     """One DataFrame for chunks of the same model, version and inputs."""
     first = group[0]
     counts = np.array([chunk.rows for chunk in group], dtype=np.int64)
     total = int(counts.sum())
     request_ids = [chunk.request_id for chunk in group]
-    event_ids = [
-        f"{rid}:{row}" for rid, rows in zip(request_ids, counts, strict=True) for row in range(rows)
-    ]
-    times = np.concatenate([chunk.times() for chunk in group])
+    if total == len(group):  # one row per request, the usual case
+        event_ids = [rid + ":0" for rid in request_ids]
+        request_column = np.array(request_ids, dtype=object)
+    else:
+        event_ids = [
+            f"{rid}:{row}"
+            for rid, rows in zip(request_ids, counts.tolist(), strict=True)
+            for row in range(rows)
+        ]
+        request_column = np.repeat(np.array(request_ids, dtype=object), counts)
     columns: dict[str, Any] = {
         "event_id": np.array(event_ids, dtype=object),
-        "event_time": pd.DatetimeIndex(times).tz_localize("UTC"),
-        "request_id": np.repeat(np.array(request_ids, dtype=object), counts),
+        "event_time": pd.DatetimeIndex(_event_times(group, counts)).tz_localize("UTC"),
+        "request_id": request_column,
         "model": np.full(total, first.model, dtype=object),
         "model_version": np.full(total, first.version, dtype=object),
     }
     for name in first.inputs:
         target = f"input_{name}" if name in RESERVED_COLUMNS else name
         columns[target] = np.concatenate([chunk.inputs[name] for chunk in group])
-    if first.labels is None:
+    answered = [chunk for chunk in group if chunk.labels is not None]
+    if not answered:
         columns["prediction"] = np.full(total, None, dtype=object)
         columns["score"] = np.full(total, np.nan, dtype=np.float64)
+    elif len(answered) == len(group):
+        columns["prediction"] = np.concatenate([chunk.labels for chunk in answered])  # type: ignore[misc]
+        columns["score"] = positive_scores(
+            np.concatenate([chunk.probabilities for chunk in answered])  # type: ignore[misc]
+        )
     else:
         columns["prediction"] = np.concatenate([_labels(chunk) for chunk in group])
         columns["score"] = np.concatenate([_scores(chunk) for chunk in group])

@@ -112,15 +112,29 @@ class ServingMetrics:
             registry=self.registry,
         )
         self.registry.register(_StateCollector(catalog, logger))
+        self._series: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
+        self._row_series: dict[tuple[str, str], Counter] = {}
 
     def observe(
         self, endpoint: str, model: str, version: str, status: int, seconds: float, *, rows: int = 0
     ) -> None:
-        """Count one request and its latency."""
-        self._requests.labels(endpoint, model, version, str(status)).inc()
-        self._latency.labels(endpoint, model, version).observe(seconds)
+        """Count one request and its latency (the labelled series are looked up once, then kept)."""
+        key = (endpoint, model, version, status)
+        series = self._series.get(key)
+        if series is None:
+            series = (
+                self._requests.labels(endpoint, model, version, str(status)),
+                self._latency.labels(endpoint, model, version),
+            )
+            self._series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
         if rows:
-            self._rows.labels(model, version).inc(rows)
+            predicted = self._row_series.get((model, version))
+            if predicted is None:
+                predicted = self._rows.labels(model, version)
+                self._row_series[(model, version)] = predicted
+            predicted.inc(rows)
 
     def render(self) -> bytes:
         """The registry in Prometheus text format."""

@@ -22,11 +22,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 import pandas as pd
+import sklearn
 from numpy.typing import NDArray
 
 from lifelong.errors import ConfigError
@@ -89,7 +91,9 @@ class ServedModel:
         Framework name reported in the model metadata.
     features, predict_array
         Optional fast path: when ``predict_array`` is given, the server stacks the ``features``
-        columns (all ``FP64`` inputs) into a float matrix and calls it, skipping pandas.
+        columns (all required ``FP64`` inputs) into a float matrix and calls it, skipping
+        pandas. The server has already checked that matrix: float64, two dimensions, one
+        column per feature, at least one row, every value finite (see :func:`checked_matrix`).
 
     Examples
     --------
@@ -165,6 +169,28 @@ def positive_scores(probabilities: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.asarray(probabilities.max(axis=1), dtype=np.float64)
 
 
+def checked_matrix() -> AbstractContextManager[None]:
+    """Context in which scikit-learn skips the input checks the server has already made.
+
+    ``predict_array`` receives a float64 matrix whose shape and finiteness the server checked
+    (NaN and infinities are refused with a 400 that names the input), so scikit-learn's own
+    per-call finiteness scan and parameter validation are repeated work; this turns them off
+    for the call (thread-local, restored on exit).
+
+    Examples
+    --------
+    >>> with checked_matrix():
+    ...     sklearn.get_config()["assume_finite"]
+    True
+    >>> sklearn.get_config()["assume_finite"]
+    False
+    """
+    context: AbstractContextManager[None] = sklearn.config_context(
+        assume_finite=True, skip_parameter_validation=True
+    )
+    return context
+
+
 class ModelLoader(Protocol):
     """Where served models come from (the registry, or an in-memory fake)."""
 
@@ -238,11 +264,13 @@ def served_from_estimator(
     columns = list(features)
 
     def predict_array(X: NDArray[np.float64]) -> tuple[NDArray[Any], NDArray[np.float64]]:
-        proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+        with checked_matrix():
+            proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
         return classes[proba.argmax(axis=1)], proba
 
     def predict(frame: pd.DataFrame) -> tuple[NDArray[Any], NDArray[np.float64]]:
-        return predict_array(frame[columns].to_numpy(dtype=np.float64))
+        proba = np.asarray(estimator.predict_proba(frame[columns].to_numpy(dtype=np.float64)))
+        return classes[proba.argmax(axis=1)], proba.astype(np.float64, copy=False)
 
     inputs = tuple(InputSpec(name, "FP64") for name in columns) + tuple(extra_inputs)
     return ServedModel(
@@ -267,6 +295,7 @@ __all__ = [
     "PredictionSink",
     "ProbabilisticEstimator",
     "ServedModel",
+    "checked_matrix",
     "positive_scores",
     "served_from_estimator",
 ]

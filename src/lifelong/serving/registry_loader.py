@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from lifelong.deployment import CHAMPION, promote, rollback
 from lifelong.registry import Registry
-from lifelong.serving.model import InputSpec, ServedModel
+from lifelong.serving.model import InputSpec, ServedModel, checked_matrix
 from lifelong.training.bundle import ModelBundle
 
 
@@ -40,7 +40,8 @@ def served_from_bundle(model: str, version: str, bundle: ModelBundle) -> ServedM
         learner = bundle.learner
 
         def fast(X: NDArray[np.float64]) -> tuple[NDArray[Any], NDArray[np.float64]]:
-            proba = np.asarray(learner.predict_proba(X), dtype=np.float64)
+            with checked_matrix():
+                proba = np.asarray(learner.predict_proba(X), dtype=np.float64)
             return classes[proba.argmax(axis=1)], proba
 
     return ServedModel(

@@ -71,13 +71,13 @@ class RankRequest(BaseModel):
 _MAX_UNIT = 200
 
 
-def unit_id(request: Request, payload: Any) -> str | None:
+def unit_id(header: str | None, payload: Any) -> str | None:
     """The unit (user, session) a request belongs to, for sticky routing.
 
-    From the ``X-Unit-Id`` header, or an inference request's ``parameters.unit_id``; None when
-    absent (the router then draws at random).
+    From the ``X-Unit-Id`` header (``header``), or an inference request's
+    ``parameters.unit_id``; None when absent (the router then draws at random).
     """
-    unit = request.headers.get("x-unit-id")
+    unit = header
     if unit is None and isinstance(payload, dict):
         parameters = payload.get("parameters")
         if isinstance(parameters, dict):

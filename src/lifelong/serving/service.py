@@ -19,7 +19,8 @@ lifelong.errors.ValidationError: x1: expected a finite number (FP64), got 'abc' 
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
@@ -87,6 +88,8 @@ class PredictionService:
         self._clock = clock or SystemClock()
         self._extra = extra
         self._observers: tuple[Observer, ...] = ()
+        self._id_prefix = os.urandom(8).hex()
+        self._id_counter = itertools.count()
 
     def add_observer(self, observer: Observer) -> None:
         """Call ``observer(served, inputs, result)`` after every answered prediction.
@@ -191,6 +194,13 @@ class PredictionService:
 
     # -- internals -----------------------------------------------------------------------------
 
+    def _request_id(self, value: str | None) -> str:
+        """The client's id, checked; else a new one: 32 hex digits, a random per-service prefix
+        and a counter (unique across restarts with overwhelming probability, and cheap)."""
+        if value is None:
+            return f"{self._id_prefix}{next(self._id_counter):016x}"
+        return _checked_id(value)
+
     def _unexpected(self, served: ServedModel, names: set[str]) -> None:
         if self._extra == "ignore":
             return
@@ -244,7 +254,7 @@ class PredictionService:
         request_id: str | None,
         times: EventTimesLike | None,
     ) -> PredictionResult:
-        request_id = _request_id(request_id)
+        request_id = self._request_id(request_id)
         arrays = self._prepare(served, columns, rows)
         when = as_event_times(times, rows) if times is not None else None
         if served.predict_array is not None:
@@ -275,9 +285,7 @@ def _kind(spec: InputSpec) -> str:
     ]
 
 
-def _request_id(value: str | None) -> str:
-    if value is None:
-        return uuid.uuid4().hex
+def _checked_id(value: str) -> str:
     if not isinstance(value, str) or not value or len(value) > _MAX_ID_LENGTH:
         raise ValidationError(
             f"request_id: expected a non-empty string of at most {_MAX_ID_LENGTH} characters, "

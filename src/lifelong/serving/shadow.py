@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from lifelong.clock import Clock, SystemClock
 from lifelong.deployment.shadow import ShadowRouter
+from lifelong.errors import ConfigError
 from lifelong.events.store import AppendResult
 from lifelong.serving.logger import PredictionLogger
 from lifelong.serving.model import PredictionResult, PredictionSink, ServedModel, positive_scores
@@ -43,7 +44,7 @@ from lifelong.serving.service import PredictionService
 
 log = logging.getLogger(__name__)
 
-_BATCH = 256
+_BATCH = 1024
 
 
 class ShadowSink:
@@ -53,10 +54,11 @@ class ShadowSink:
         self._sink = sink
 
     def append(self, stream: str, frame: pd.DataFrame) -> AppendResult:
-        marked = frame.assign(
-            event_id=frame["event_id"].astype(str) + "@" + frame["model_version"].astype(str),
-            shadow=True,
-        )
+        versions = frame["model_version"].astype(str)
+        first = versions.iloc[0] if len(versions) else ""
+        # The prediction log writes one frame per version: one suffix for every row.
+        suffix = "@" + (first if (versions == first).all() else versions)
+        marked = frame.assign(event_id=frame["event_id"].astype(str) + suffix, shadow=True)
         return self._sink.append(stream, marked)
 
 
@@ -83,6 +85,10 @@ class ShadowExecutor:
         Copies waiting at most; more are dropped and counted by the router.
     clock
         Time of the logged shadow rows.
+    linger
+        Seconds the thread lets copies gather after the first one arrives, so that one model
+        call answers many copies (a model's fixed cost per call dwarfs its cost per row); 0
+        answers at once.
     """
 
     def __init__(
@@ -92,7 +98,12 @@ class ShadowExecutor:
         *,
         queue_size: int = 1000,
         clock: Clock | None = None,
+        linger: float = 0.05,
     ) -> None:
+        if isinstance(linger, bool) or not isinstance(linger, (int, float)) or not 0 <= linger <= 10:
+            raise ConfigError(f"linger: expected a number of seconds in [0, 10], got {linger!r}")
+        self._linger = float(linger)
+        self._wake = threading.Event()
         self._service = service
         self._clock = clock or SystemClock()
         self._logger = logger
@@ -119,6 +130,7 @@ class ShadowExecutor:
             return
         if self._logger is not None:
             self._logger.start()
+        self._wake.clear()
         self._thread = threading.Thread(target=self._run, name="lifelong-shadow", daemon=True)
         self._thread.start()
 
@@ -126,6 +138,7 @@ class ShadowExecutor:
         """Answer what is queued, stop the thread and drain the shadow log."""
         thread, self._thread = self._thread, None
         if thread is not None:
+            self._wake.set()
             self._queue.put(None)
             thread.join(timeout)
         if self._logger is not None:
@@ -135,35 +148,50 @@ class ShadowExecutor:
                 log.exception("shadow log: rows could not be drained on shutdown")
 
     def drain(self) -> None:
-        """Answer every queued copy now, on the calling thread (tests, shutdown)."""
-        batch: list[ShadowTask] = []
+        """Answer every copy submitted so far before returning (tests, shutdown).
+
+        Queued copies are answered on the calling thread; copies the background thread has
+        already taken are waited for.
+        """
+        self._wake.set()
+        self._answer_queued()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            self._queue.join()
+
+    def _answer_queued(self) -> None:
+        taken: list[ShadowTask | None] = []
         while True:
             try:
-                item = self._queue.get_nowait()
+                taken.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-            if item is not None:
-                batch.append(item)
-        self._answer(batch)
+        try:
+            self._answer([task for task in taken if task is not None])
+        finally:
+            for _ in taken:
+                self._queue.task_done()
 
     def _run(self) -> None:
         while True:
             first = self._queue.get()
-            if first is None:
-                self.drain()
-                return
-            batch = [first]
-            while len(batch) < _BATCH:
+            if first is not None and self._linger and self._queue.qsize() < _BATCH:
+                self._wake.wait(self._linger)  # let copies gather: one call answers them all
+                self._wake.clear()
+            taken = [first]
+            while first is not None and len(taken) < _BATCH and taken[-1] is not None:
                 try:
-                    item = self._queue.get_nowait()
+                    taken.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-                if item is None:
-                    self._answer(batch)
-                    self.drain()
-                    return
-                batch.append(item)
-            self._answer(batch)
+            try:
+                self._answer([task for task in taken if task is not None])
+            finally:
+                for _ in taken:
+                    self._queue.task_done()
+            if taken[-1] is None:
+                self._answer_queued()
+                return
 
     def _answer(self, tasks: list[ShadowTask]) -> None:
         groups: dict[tuple[int, tuple[str, ...]], list[ShadowTask]] = {}

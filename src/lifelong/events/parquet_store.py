@@ -42,6 +42,7 @@ import pyarrow.dataset as ds
 from lifelong.clock import Clock, SystemClock, utc
 from lifelong.errors import ValidationError
 from lifelong.events.batch import EVENT_ID, EVENT_TIME, DeadLetter
+from lifelong.events.file_cache import DEFAULT_MAX_BYTES, FileCache
 from lifelong.events.id_index import IdIndex, hash_ids
 from lifelong.events.normalize import (
     TIME_DTYPE,
@@ -107,6 +108,9 @@ class ParquetEventStore(EventStore):
         Flush each file to disk before it becomes visible (survives a power loss).
     clock
         Time source for ``received_at`` of dead letters.
+    read_cache_bytes
+        Bound of the cache of data files read (and written) for queries; 0 keeps none (a
+        process that only appends, such as ``lifelong ingest``, so memory stays flat).
 
     Notes
     -----
@@ -116,10 +120,19 @@ class ParquetEventStore(EventStore):
     the ids of the files that hold it), tied to the listing of the stream's files, so a file
     written by another process is read once.
     Partitions are pruned from the listing and files are read with ``hive_partitioning``
-    off: a payload column named ``date`` (Elec2 has one) is kept as it is.
+    off: a payload column named ``date`` (Elec2 has one) is kept as it is. Queries read the
+    listed files through a :class:`~lifelong.events.file_cache.FileCache` (data files never
+    change once visible), so a window that slides forward reads only the new files.
     """
 
-    def __init__(self, root: Path | str, *, fsync: bool = True, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        fsync: bool = True,
+        clock: Clock | None = None,
+        read_cache_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self._root = Path(root)
         self._root.mkdir(parents=True, exist_ok=True)
         self._fsync = fsync
@@ -127,6 +140,7 @@ class ParquetEventStore(EventStore):
         self._known: dict[str, IdIndex] = {}
         self._guard = threading.Lock()
         self._duck: duckdb.DuckDBPyConnection | None = duckdb.connect()
+        self._files = FileCache(max_bytes=read_cache_bytes)
 
     @property
     def root(self) -> Path:
@@ -180,7 +194,9 @@ class ParquetEventStore(EventStore):
             for day in np.unique(days[fresh]):
                 selected = fresh & (days == day)
                 partition = directory / partition_name(day.astype(object))
-                path = write_part(table.filter(pa.array(selected)), partition, fsync=self._fsync)
+                part = table.filter(pa.array(selected))
+                path = write_part(part, partition, fsync=self._fsync)
+                self._files.put(path, part)  # what a query reads back from the new file
                 index.add(hashes[selected], str(path))
         written = int(fresh.sum())
         return AppendResult(written=written, duplicates=total - written)
@@ -264,17 +280,20 @@ class ParquetEventStore(EventStore):
                     os.replace(temporary, final)
                     finish_compaction(partition)
                 removed += len(files)
+                self._files.forget(files)
             self._known.pop(str(directory), None)
         return removed
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+    def _arrow(self, sql: str, params: list[Any] | None = None, *, views: dict[str, pa.Table] | None = None) -> pa.Table:
         with self._guard:
             if self._duck is None:
                 raise ValidationError("store: expected an open store, got a closed one")
             cursor = self._duck.cursor()
         try:
+            for name, table in (views or {}).items():
+                cursor.register(name, table)
             return cursor.sql(sql, params=params).to_arrow_table()
         finally:
             cursor.close()
@@ -319,11 +338,18 @@ class ParquetEventStore(EventStore):
             source = (
                 f"read_parquet({_sql_paths(files)}, union_by_name=true, hive_partitioning=false)"
             )
+            views = None
+            if where != ["false"]:
+                try:
+                    views = {"_window_files": self._files.read(files)}
+                    source = "_window_files"
+                except (pa.ArrowInvalid, pa.ArrowTypeError):  # types DuckDB unifies by casting
+                    views = None
             sql = f"SELECT {select} FROM {source} WHERE {' AND '.join(where)} {order}"
             try:
-                return self._arrow(sql, values if where != ["false"] else None)
+                return self._arrow(sql, values if where != ["false"] else None, views=views)
             except duckdb.BinderException as exc:
-                known = self._arrow(f"SELECT * FROM {source} LIMIT 0").column_names
+                known = self._arrow(f"SELECT * FROM {source} LIMIT 0", views=views).column_names
                 raise ValidationError(
                     f"columns: expected names among {known}, got {select}"
                 ) from exc
@@ -389,6 +415,7 @@ class ParquetEventStore(EventStore):
             if self._duck is not None:
                 self._duck.close()
                 self._duck = None
+        self._files.clear()
 
     def __enter__(self) -> Self:
         return self

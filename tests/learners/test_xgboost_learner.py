@@ -10,7 +10,7 @@ import pytest
 import xgboost as xgb
 
 from lifelong.config import PipelineConfig
-from lifelong.errors import ArtifactError, ConfigError, ValidationError
+from lifelong.errors import ArtifactError, ConfigError, TrainingError, ValidationError
 from lifelong.learners import XGBoostLearner, build_learner, load_learner
 from lifelong.runtime import learner_params
 from lifelong.testing import drifting_binary
@@ -157,3 +157,93 @@ def test_config_kind_builds_the_learner() -> None:
     learner = build_learner(kind, params)
     assert isinstance(learner, XGBoostLearner)
     assert (learner.max_depth, learner.n_estimators) == (3, 7)
+
+
+def test_update_boosts_the_live_booster_as_xgb_train_would() -> None:
+    X, y = drifting_binary()
+    X2, y2 = drifting_binary(seed=1, drift=1.0)
+    params = {"n_estimators": 10, "update_estimators": 3, "max_depth": 3}
+    learner = XGBoostLearner(**params).fit(X, y)  # type: ignore[arg-type]
+    live = learner.booster
+    reference = xgb.train(
+        learner._train_params(2),
+        xgb.DMatrix(X2, label=y2.astype(np.int64), nthread=1),
+        num_boost_round=3,
+        xgb_model=XGBoostLearner(**params).fit(X, y).booster,  # type: ignore[arg-type]
+    )
+    learner.update(X2, y2)
+    # the same booster object grew in place (no copy of the model per update) ...
+    assert learner.booster is live and learner.num_rounds == 13
+    # ... into exactly the trees that xgb.train continuing from a copy grows
+    np.testing.assert_array_equal(learner.booster.predict(xgb.DMatrix(X)), reference.predict(xgb.DMatrix(X)))
+
+
+def test_drop_oldest_keeps_a_sliding_window_of_the_newest_rounds() -> None:
+    X, y = drifting_binary()
+    X2, y2 = drifting_binary(seed=1, drift=1.0)
+    learner = XGBoostLearner(
+        n_estimators=10, update_estimators=2, max_trees=12, at_cap="drop_oldest", drop_rounds=3
+    ).fit(X, y)
+    learner.update(X2, y2)
+    assert (learner.num_rounds, learner.last_update_dropped) == (12, 0)
+    assert learner.booster is not None
+    before = learner.booster.copy()
+    learner.update(X2, y2)
+    # 3 oldest rounds dropped (more than the 2 the cap needed), 2 new ones on top of the 9 kept
+    assert (learner.num_rounds, learner.last_update_dropped, learner.last_update_refit) == (11, 3, False)
+    kept = learner.booster.predict(xgb.DMatrix(X2), output_margin=True, iteration_range=(0, 9))
+    np.testing.assert_array_equal(kept, before[3:].predict(xgb.DMatrix(X2), output_margin=True))
+    learner.update(X2, y2)
+    assert (learner.num_rounds, learner.last_update_dropped) == (10, 3)
+    assert learner.params()["at_cap"] == "drop_oldest" and learner.clone().drop_rounds == 3
+
+
+def test_drop_oldest_refits_when_nothing_would_be_left() -> None:
+    X, y = drifting_binary()
+    learner = XGBoostLearner(
+        n_estimators=4, update_estimators=4, max_trees=4, at_cap="drop_oldest", drop_rounds=4
+    ).fit(X, y)
+    learner.update(X, y)
+    assert learner.last_update_refit and learner.num_rounds == 4
+
+
+def test_a_failed_update_leaves_the_model_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = drifting_binary()
+    learner = XGBoostLearner(n_estimators=5, update_estimators=3).fit(X, y)
+    before = learner.predict_proba(X)
+    calls = {"n": 0}
+    original = xgb.Booster.update
+
+    def flaky(self: xgb.Booster, *args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise xgb.core.XGBoostError("simulated failure")
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(xgb.Booster, "update", flaky)
+    with pytest.raises(TrainingError, match="xgboost: training failed: simulated failure"):
+        learner.update(X, y)
+    monkeypatch.undo()
+    assert learner.num_rounds == 5
+    np.testing.assert_array_equal(learner.predict_proba(X), before)
+    assert learner.update(X, y).num_rounds == 8
+
+
+def test_cap_policy_is_validated_with_the_name() -> None:
+    with pytest.raises(ConfigError, match="at_cap: expected one of"):
+        XGBoostLearner(at_cap="forget")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="drop_rounds"):
+        XGBoostLearner(drop_rounds=0)
+
+
+def test_sampled_updates_do_not_depend_on_other_boosters_trained_meanwhile() -> None:
+    X, y = drifting_binary()
+    X2, y2 = drifting_binary(seed=1, drift=1.0)
+    params = {"n_estimators": 10, "update_estimators": 3, "subsample": 0.7, "colsample_bytree": 0.7}
+    alone = XGBoostLearner(**params).fit(X, y).update(X2, y2)  # type: ignore[arg-type]
+    interleaved = XGBoostLearner(**params).fit(X, y)  # type: ignore[arg-type]
+    XGBoostLearner(**params, seed=4).fit(X2, y2).update(X, y)  # type: ignore[arg-type]
+    interleaved.update(X2, y2)
+    np.testing.assert_array_equal(interleaved.predict_proba(X), alone.predict_proba(X))
+    other_seed = XGBoostLearner(**params, seed=1).fit(X, y).update(X2, y2)  # type: ignore[arg-type]
+    assert not np.array_equal(other_seed.predict_proba(X), alone.predict_proba(X))

@@ -1,10 +1,15 @@
 """XGBoost as a lifelong learner: fit from scratch, or continue boosting from the booster.
 
 ``update`` adds ``update_estimators`` boosting rounds on the new rows, starting from the
-current booster (``xgboost.train(..., xgb_model=booster)``), so the old trees are kept and the
-new ones correct their predictions on the new rows. When the model would hold more than
-``max_trees`` rounds, ``update`` trains from scratch on the given rows instead and sets
-``last_update_refit``. ``NaN`` is XGBoost's missing value (learned default directions);
+current booster, so the old trees are kept and the new ones correct their predictions on the
+new rows. The booster stays live in memory between updates (``Booster.update`` on it, the same
+trees as ``xgboost.train(..., xgb_model=booster)`` would grow): an update costs the new rounds
+and one prediction of the held trees on the new rows, never a copy of the whole model; the
+model is serialized only by ``save``. When the model would hold more than ``max_trees`` rounds,
+``at_cap`` decides: ``refit`` trains from scratch on the given rows instead and sets
+``last_update_refit``; ``drop_oldest`` forgets the oldest rounds (at least ``drop_rounds`` at a
+time, so that the copy slicing makes is paid once per ``drop_rounds`` updates) and keeps
+boosting: a sliding window of trees, for streams whose old regime stops being useful. ``NaN`` is XGBoost's missing value (learned default directions);
 ``inf`` is refused. Training is deterministic for a fixed ``seed`` and ``nthread``. The state is
 saved in XGBoost's native UBJSON (or JSON) model format, never as a pickle.
 """
@@ -40,6 +45,8 @@ ModelFormat = Literal["ubj", "json"]
 OBJECTIVES: tuple[Objective, ...] = ("binary", "multiclass")
 TREE_METHODS: tuple[TreeMethod, ...] = ("hist", "approx", "exact")
 MODEL_FORMATS: tuple[ModelFormat, ...] = ("ubj", "json")
+CapPolicy = Literal["refit", "drop_oldest"]
+CAP_POLICIES: tuple[CapPolicy, ...] = ("refit", "drop_oldest")
 _NATIVE_OBJECTIVE = {"binary": "binary:logistic", "multiclass": "multi:softprob"}
 
 
@@ -59,7 +66,12 @@ class XGBoostLearner(Learner):
     update_estimators
         Boosting rounds added by each ``update``.
     max_trees
-        Most boosting rounds the model may hold; beyond, ``update`` refits from scratch.
+        Most boosting rounds the model may hold.
+    at_cap
+        What an ``update`` that would exceed ``max_trees`` does: ``refit`` from scratch on its
+        rows, or ``drop_oldest`` rounds and boost on top of the newer ones.
+    drop_rounds
+        Fewest oldest rounds ``drop_oldest`` removes at once.
     seed, nthread
         Fixed for deterministic training.
     model_format
@@ -76,6 +88,10 @@ class XGBoostLearner(Learner):
     15
     >>> learner.predict_proba(X[:2]).shape
     (2, 2)
+    >>> window = XGBoostLearner(n_estimators=10, update_estimators=2, max_trees=12,
+    ...                         at_cap="drop_oldest", drop_rounds=4).fit(X, y)
+    >>> window.update(X, y).num_rounds, window.update(X, y).num_rounds, window.last_update_dropped
+    (12, 10, 4)
     """
 
     kind = "xgboost"
@@ -89,6 +105,8 @@ class XGBoostLearner(Learner):
         n_estimators: int = 100,
         update_estimators: int = 20,
         max_trees: int = 1000,
+        at_cap: CapPolicy = "refit",
+        drop_rounds: int = 1,
         min_child_weight: float = 1.0,
         subsample: float = 1.0,
         colsample_bytree: float = 1.0,
@@ -111,6 +129,8 @@ class XGBoostLearner(Learner):
             raise ConfigError(
                 f"max_trees: expected at least n_estimators ({self.n_estimators}), got {max_trees!r}"
             )
+        self.at_cap: CapPolicy = check_choice("at_cap", at_cap, CAP_POLICIES)  # type: ignore[assignment]
+        self.drop_rounds = check_int("drop_rounds", drop_rounds, minimum=1)
         self.min_child_weight = check_float(
             "min_child_weight", min_child_weight, low=0.0, high=np.inf
         )
@@ -127,6 +147,7 @@ class XGBoostLearner(Learner):
             "model_format", model_format, MODEL_FORMATS
         )
         self.last_update_refit = False
+        self.last_update_dropped = 0
         self._booster: xgb.Booster | None = None
         self._classes: NDArray[Any] = np.empty(0)
         self._n_features: int | None = None
@@ -144,6 +165,9 @@ class XGBoostLearner(Learner):
             "max_bin": self.max_bin,
             "tree_method": self.tree_method,
             "seed": self.seed,
+            # row and column sampling seeded by (seed, round): a live booster's draws do not
+            # depend on what other boosters in the process trained since it last did
+            "seed_per_iteration": True,
             "nthread": self.nthread,
             "verbosity": 0,
         }
@@ -158,13 +182,10 @@ class XGBoostLearner(Learner):
         weight: FloatArray | None,
         n_classes: int,
         rounds: int,
-        start: xgb.Booster | None,
     ) -> xgb.Booster:
         try:
             data = xgb.DMatrix(X, label=label, weight=weight, nthread=self.nthread)
-            return xgb.train(
-                self._train_params(n_classes), data, num_boost_round=rounds, xgb_model=start
-            )
+            return xgb.train(self._train_params(n_classes), data, num_boost_round=rounds)
         except LifelongError:
             raise
         except Exception as exc:
@@ -191,7 +212,7 @@ class XGBoostLearner(Learner):
                 f"y: the multiclass objective expects at least 2 classes, got {json_labels(classes)}"
             )
         label = np.searchsorted(classes, target).astype(np.int64)
-        self._booster = self._boost(features, label, weight, classes.size, self.n_estimators, None)
+        self._booster = self._boost(features, label, weight, classes.size, self.n_estimators)
         self._classes = classes
         self._n_features = features.shape[1]
         return self
@@ -200,19 +221,50 @@ class XGBoostLearner(Learner):
         self, X: FloatArray, y: NDArray[Any], *, sample_weight: FloatArray | None = None
     ) -> Self:
         self.last_update_refit = False
+        self.last_update_dropped = 0
         if self._booster is None:
             return self.fit(X, y, sample_weight=sample_weight)
         features, target, weight = self._inputs(X, y, sample_weight, self._n_features)
         check_known_labels(target, self._classes)
-        if self.num_rounds + self.update_estimators > self.max_trees:
+        held = self.num_rounds
+        excess = held + self.update_estimators - self.max_trees
+        if excess > 0 and (self.at_cap == "refit" or max(excess, self.drop_rounds) >= held):
             self.fit(features, target, sample_weight=weight)
             self.last_update_refit = True
             return self
         label = np.searchsorted(self._classes, target).astype(np.int64)
-        self._booster = self._boost(
-            features, label, weight, self._classes.size, self.update_estimators, self._booster
-        )
+        if excess > 0:
+            self._drop_oldest(max(excess, self.drop_rounds))
+        self._continue(features, label, weight)
         return self
+
+    def _drop_oldest(self, rounds: int) -> None:
+        """Forget the ``rounds`` oldest boosting rounds (slicing copies the newer ones once)."""
+        if self._booster is None:
+            raise TrainingError("update: the XGBoost learner is not fitted; call fit first")
+        try:
+            newer = self._booster[rounds:]
+            newer.set_param(self._train_params(self._classes.size))
+        except Exception as exc:
+            raise TrainingError(f"xgboost: dropping the oldest rounds failed: {exc}") from exc
+        self._booster = newer
+        self.last_update_dropped = rounds
+
+    def _continue(self, X: FloatArray, label: NDArray[np.int64], weight: FloatArray | None) -> None:
+        """Boost ``update_estimators`` rounds on the live booster, in place; undone on failure."""
+        booster = self._booster
+        if booster is None:
+            raise TrainingError("update: the XGBoost learner is not fitted; call fit first")
+        start = int(booster.num_boosted_rounds())
+        try:
+            data = xgb.DMatrix(X, label=label, weight=weight, nthread=self.nthread)
+            for iteration in range(start, start + self.update_estimators):
+                booster.update(data, iteration)
+        except Exception as exc:
+            if booster.num_boosted_rounds() > start:  # keep the model as it was before the update
+                self._booster = booster[:start]
+                self._booster.set_param(self._train_params(self._classes.size))
+            raise TrainingError(f"xgboost: training failed: {exc}") from exc
 
     # ---------------------------------------------------------------- prediction
     def predict_proba(self, X: FloatArray) -> FloatArray:
@@ -258,6 +310,8 @@ class XGBoostLearner(Learner):
             "n_estimators": self.n_estimators,
             "update_estimators": self.update_estimators,
             "max_trees": self.max_trees,
+            "at_cap": self.at_cap,
+            "drop_rounds": self.drop_rounds,
             "min_child_weight": self.min_child_weight,
             "subsample": self.subsample,
             "colsample_bytree": self.colsample_bytree,
@@ -308,6 +362,7 @@ class XGBoostLearner(Learner):
         if not manifest.get("fitted"):
             return learner
         path = directory / learner._model_file
+        classes = np.asarray(manifest.get("classes", []))
         try:
             booster = xgb.Booster(params={"nthread": learner.nthread})
             booster.load_model(bytearray(path.read_bytes()))
@@ -319,9 +374,12 @@ class XGBoostLearner(Learner):
                 f"{directory}: n_features: expected the model's {booster.num_features()}, "
                 f"got {n_features!r}"
             )
-        classes = np.asarray(manifest.get("classes", []))
         if classes.size < 2:
             raise ArtifactError(f"{directory}: classes: expected 2 or more, got {classes.tolist()}")
+        try:  # the model file holds the trees, not the training parameters an update needs
+            booster.set_param(learner._train_params(classes.size))
+        except xgb.core.XGBoostError as exc:
+            raise ArtifactError(f"{path}: the model refuses the learner's parameters: {exc}") from exc
         learner._booster = booster
         learner._classes = classes
         learner._n_features = booster.num_features()
@@ -341,4 +399,11 @@ class XGBoostLearner(Learner):
         return gain / total if total > 0 else gain
 
 
-__all__ = ["MODEL_FORMATS", "OBJECTIVES", "TREE_METHODS", "XGBoostLearner"]
+__all__ = [
+    "CAP_POLICIES",
+    "MODEL_FORMATS",
+    "OBJECTIVES",
+    "TREE_METHODS",
+    "CapPolicy",
+    "XGBoostLearner",
+]

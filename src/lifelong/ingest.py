@@ -26,6 +26,7 @@ from lifelong.config import (
     NaturalLabelsConfig,
     PipelineConfig,
     RedisStreamsSourceConfig,
+    SparkSourceConfig,
     SqlSourceConfig,
 )
 from lifelong.errors import ConfigError
@@ -70,7 +71,9 @@ class IngestTarget:
     @classmethod
     def open(cls, config: PipelineConfig, *, project_dir: Path | None = None) -> IngestTarget:
         config.home.mkdir(parents=True, exist_ok=True)
-        return cls(config, ParquetEventStore(config.home / "events"), project_dir or Path.cwd())
+        # Ingest appends and never queries windows: no read cache, so memory does not grow with the stream.
+        store = ParquetEventStore(config.home / "events", read_cache_bytes=0)
+        return cls(config, store, project_dir or Path.cwd())
 
 
 
@@ -129,7 +132,7 @@ def _duckdb_url(url: str, project_dir: Path) -> str:
 
 
 def open_source(pipeline: Pipeline | IngestTarget) -> Source:
-    """The pipeline's source (file, Kafka, Redis Streams, SQL or Kinesis), validating rows against its schema."""
+    """The pipeline's source (file, Kafka, Redis Streams, SQL, Kinesis or Spark), validating rows against its schema."""
     spec = pipeline.config.source
     schema = source_schema(pipeline)
     if isinstance(spec, FileSourceConfig):
@@ -195,8 +198,28 @@ def open_source(pipeline: Pipeline | IngestTarget) -> Source:
             poll=spec.poll.total_seconds(),
             max_attempts=spec.max_attempts,
         )
+    if isinstance(spec, SparkSourceConfig):
+        from lifelong.sources.spark import SparkSource
+
+        path = spec.path
+        if path is not None and "://" not in path and not Path(path).is_absolute():
+            path = str(pipeline.project_dir / path)
+        return SparkSource(
+            path=path,
+            query=spec.query,
+            format=spec.format,
+            watermark=spec.watermark,
+            id_column=spec.id_column,
+            time_column=spec.time_column,
+            columns=spec.columns,
+            stream=STREAM,
+            schema=schema,
+            batch_size=spec.batch_size,
+            master=spec.master,
+            options=spec.options,
+        )
     raise ConfigError(
-        f"source.kind: expected one of ['file', 'kafka', 'kinesis', 'redis_streams', 'sql'] for ingest, got {spec.kind!r}"
+        f"source.kind: expected one of ['file', 'kafka', 'kinesis', 'redis_streams', 'spark', 'sql'] for ingest, got {spec.kind!r}"
     )
 
 

@@ -49,8 +49,9 @@ def _key(topic: str, partition: int) -> str:
 class _Origins(Sequence[str]):
     """``kafka:<topic>[<partition>]@<offset>`` of each record, written only when a dead letter asks."""
 
-    def __init__(self, messages: list[Message]) -> None:
-        self.topics = [message.topic() for message in messages]
+    def __init__(self, messages: list[Message], topics: tuple[str, ...]) -> None:
+        single = len(topics) == 1 and not topics[0].startswith("^")  # one topic, not a pattern
+        self.topics = [topics[0]] * len(messages) if single else [message.topic() for message in messages]
         self.partitions = [message.partition() for message in messages]
         self.offsets = [message.offset() for message in messages]
 
@@ -67,6 +68,15 @@ class _Origins(Sequence[str]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         return f"kafka:{self.topics[index]}[{self.partitions[index]}]@{self.offsets[index]}"
+
+    def next_offsets(self) -> dict[str, int]:
+        """``{'topic/partition': next offset}`` after the last record of each partition.
+
+        Records of a partition arrive in offset order, so the last is the highest; were it
+        ever lower, the records after it would be read again and dropped by id, never lost.
+        """
+        last = dict(zip(zip(self.topics, self.partitions), self.offsets))
+        return {_key(str(topic), int(partition or 0)): int(offset or 0) + 1 for (topic, partition), offset in last.items()}
 
 
 def parse_offsets(checkpoint: Checkpoint) -> dict[tuple[str, int], int]:
@@ -260,6 +270,8 @@ class KafkaSource(Source):
                 return
 
     def _usable(self, messages: list[Message]) -> list[Message]:
+        if not any([message.error() for message in messages]):
+            return messages
         usable = []
         for message in messages:
             error = message.error()
@@ -274,11 +286,8 @@ class KafkaSource(Source):
 
     def _batch(self, messages: list[Message]) -> Batch:
         values = [message.value() for message in messages]
-        origins = _Origins(messages)
-        offsets: dict[str, int] = {}
-        for topic, partition, offset in zip(origins.topics, origins.partitions, origins.offsets, strict=True):
-            key = _key(str(topic), int(partition or 0))
-            offsets[key] = max(offsets.get(key, 0), int(offset or 0) + 1)
+        origins = _Origins(messages, self._topics)
+        offsets = origins.next_offsets()
         now = self._clock.now() if self._clock is not None else None
         table, letters = decode_table(
             values, origins, self._schema, stream=self._stream, id_field=self._id_field, time_field=self._time_field, now=now

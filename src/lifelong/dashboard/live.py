@@ -11,6 +11,16 @@ Examples
 [('1.0', 'champion', 90), ('1.1', 'challenger', 10)]
 >>> share_figure(status).data[0].y
 (90.0, 10.0)
+
+A shadow copy answers nobody: its share is of the copies, and it shows its agreement.
+
+>>> shadow = {"kind": "shadow", "champion": "1.0", "challengers": ["1.1"],
+...           "arms": {"1.0": {"requests": 8}, "1.1": {"requests": 8}},
+...           "agreement": {"1.1": {"rows": 8, "agreement": 0.75, "mean_abs_score_gap": 0.1}}}
+>>> [row[:4] + row[-3:] for row in arm_rows(shadow)]
+[('1.0', 'champion', 8, '100.0%', None, None, None), ('1.1', 'shadow', 8, 'copies of 100.0%', 8, 0.75, 0.1)]
+>>> agreement_figure(shadow).data[0].y
+(75.0,)
 """
 
 from __future__ import annotations
@@ -35,6 +45,9 @@ ARM_COLUMNS = (
     "p99 (ms)",
     "rewards",
     "mean reward",
+    "shadow rows compared",
+    "agreement with the champion",
+    "mean |score gap|",
 )
 _SCALARS = (
     "kind",
@@ -48,36 +61,76 @@ _SCALARS = (
     "alpha",
     "significant",
     "breaches",
+    "dropped",
 )
 
 
+def _role(status: dict[str, Any], version: str) -> str:
+    if version == status.get("champion"):
+        return "champion"
+    return "shadow" if status.get("kind") == "shadow" else "challenger"
+
+
 def arm_rows(status: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """One row per version of an experiment: its role and live numbers."""
+    """One row per version of an experiment: its role and live numbers.
+
+    Shares are of the requests answered; a shadow's requests are copies of the champion's, and
+    a shadow also shows how many of its rows were compared and how often it agreed.
+    """
     arms = status.get("arms") or {}
-    total = sum(int(arm.get("requests", 0)) for arm in arms.values()) or 1
+    agreement = status.get("agreement") or {}
+    answered = {version: int(arm.get("requests", 0)) for version, arm in arms.items() if _role(status, version) != "shadow"}
+    total = sum(answered.values()) or 1
     rows = []
     for version, arm in arms.items():
-        role = "champion" if version == status.get("champion") else "challenger"
+        role = _role(status, version)
         requests = int(arm.get("requests", 0))
+        share = f"{100 * requests / total:.1f}%"
+        compared = agreement.get(version) or {}
         rows.append(
             (
                 version,
                 role,
                 requests,
-                f"{100 * requests / total:.1f}%",
+                f"copies of {share}" if role == "shadow" else share,
                 arm.get("errors"),
                 arm.get("error_rate"),
                 arm.get("p99_ms"),
                 arm.get("rewards"),
                 arm.get("reward_mean"),
+                compared.get("rows"),
+                compared.get("agreement"),
+                compared.get("mean_abs_score_gap"),
             )
         )
     return rows
 
 
+def agreement_figure(status: dict[str, Any]) -> go.Figure:
+    """How often each shadow agreed with the champion's label, in percent of the rows compared."""
+    compared = (status.get("agreement") or {}).items()
+    shown = [(version, found) for version, found in compared if found and found.get("agreement") is not None]
+    figure = go.Figure(
+        go.Bar(
+            x=[f"{version} (shadow)" for version, _ in shown],
+            y=[100.0 * float(found["agreement"]) for _, found in shown],
+            text=[f"{found.get('rows', 0)} rows" for _, found in shown],
+            marker={"color": COLORS["challenger"]},
+            hovertemplate="%{x}<br>agrees on %{y:.1f}% of rows<extra></extra>",
+        )
+    )
+    return layout(
+        figure,
+        title="shadow: agreement with the champion's answers",
+        x="version (role)",
+        y="agreeing rows (%)",
+        height=300,
+    )
+
+
 def share_figure(status: dict[str, Any]) -> go.Figure:
     """Requests answered per version during the experiment, in percent."""
-    rows = arm_rows(status)
+    rows = [row for row in arm_rows(status) if row[1] != "shadow"]
     total = sum(row[2] for row in rows) or 1
     figure = go.Figure(
         go.Bar(
@@ -137,11 +190,11 @@ def live_panels(context: PanelContext) -> list[Panel]:
             TITLE,
             "deployments",
             note=f"{server.url}: {state}; {facts}",
-            figure=share_figure(status),
+            figure=agreement_figure(status) if status.get("kind") == "shadow" else share_figure(status),
             columns=ARM_COLUMNS,
             rows=tuple(arm_rows(status)),
         )
     ]
 
 
-__all__ = ["ARM_COLUMNS", "arm_rows", "live_panels", "share_figure"]
+__all__ = ["ARM_COLUMNS", "agreement_figure", "arm_rows", "live_panels", "share_figure"]

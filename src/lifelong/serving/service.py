@@ -258,7 +258,9 @@ class PredictionService:
         arrays = self._prepare(served, columns, rows)
         when = as_event_times(times, rows) if times is not None else None
         if served.predict_array is not None:
-            matrix = np.column_stack([arrays[name] for name in served.features])
+            matrix = np.empty((rows, len(served.features)), dtype=np.float64)
+            for column, name in enumerate(served.features):
+                matrix[:, column] = arrays[name]
             labels, proba = served.predict_array(matrix)
         else:
             labels, proba = served.predict(pd.DataFrame(arrays))

@@ -40,6 +40,16 @@ _FAST_TYPES: dict[str, frozenset[type]] = {
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
+_SMALL = 16  # below this many values a Python loop checks finiteness faster than numpy
+
+
+def all_finite(array: NDArray[np.float64]) -> bool:
+    """Whether every value of a float array is finite (no NaN, no infinity)."""
+    if array.size <= _SMALL:
+        return all(map(math.isfinite, array.ravel().tolist()))
+    return bool(np.isfinite(array).all())
+
+
 def describe(value: Any, *, limit: int = 60) -> str:
     """A short ``repr`` of a received value for error messages."""
     text = repr(value)
@@ -132,7 +142,7 @@ def column_from_values(
                 array = np.array(values, dtype=np.float64)
             except OverflowError:
                 array = np.array([float("inf")], dtype=np.float64)
-            if np.isfinite(array).all():
+            if all_finite(array):
                 return array
         elif datatype == "INT64":
             try:
@@ -155,9 +165,9 @@ def column_from_array(
     kind = array.dtype.kind
     if datatype == "FP64" and kind in "iuf":
         floats = array.astype(np.float64, copy=False)
-        finite = np.isfinite(floats)
-        if finite.all():
+        if all_finite(floats):
             return floats
+        finite = np.isfinite(floats)
         if not required:
             finite |= np.isnan(floats)
         bad = np.flatnonzero(~finite)
@@ -196,6 +206,7 @@ def missing_column(datatype: str, rows: int) -> NDArray[Any]:
 
 __all__ = [
     "EXPECTED",
+    "all_finite",
     "column_from_array",
     "column_from_values",
     "describe",

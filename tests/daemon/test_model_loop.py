@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -18,6 +19,7 @@ from lifelong.config import load_config
 from lifelong.daemon import Daemon, DaemonOptions, ModelLoop
 from lifelong.errors import ConfigError
 from lifelong.runtime import Pipeline
+from lifelong.triggers import Decision
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -71,6 +73,34 @@ def test_wall_clock_loop_trains_when_the_trigger_fires_and_alerts_the_webhook(tm
         assert [a["kind"] for a in hooks.received] == ["update", "update"]
         assert hooks.received[0]["model"] == "churn" and "1.0 promoted" in hooks.received[0]["message"]
         assert loop.summary()["champion"] == "1.1"
+    finally:
+        pipeline.close()
+
+
+def test_a_performance_alert_reaches_the_log_sink_with_its_reason(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The concept turns over at day 3: the performance trigger fires, and the log sink records why."""
+    write_stream(tmp_path / "events.csv", days=4, shift_day=3)
+    triggers = {"triggers": [{"kind": "performance", "window": "12h", "loss": "log_loss", "min_rows": 100}]}
+    monitoring = {"alerts": [{"kind": "log"}], "alert_on": ["drift", "performance"]}
+    spec = write_spec(tmp_path, triggers=triggers, monitoring=monitoring, training={"mode": "stateless", "window": "2d", "holdout": "12h", "min_rows": 100})
+    pipeline = Pipeline.open(load_config(spec))
+    try:
+        clock = ManualClock(T0 + timedelta(days=2))
+        loop = ModelLoop(pipeline, DaemonOptions(clock="wall"), clock=clock)
+        with caplog.at_level(logging.WARNING, logger="lifelong.alerts"):
+            loop.poll()  # stores the stream; no champion yet, so the performance trigger has nothing to judge
+            loop.orchestrator.update(clock.now(), Decision(True, "manual", "first version"))
+            assert not [r for r in caplog.records if r.name == "lifelong.alerts"]
+            clock.advance(timedelta(days=2))
+            loop.poll()
+        records = [r for r in caplog.records if r.name == "lifelong.alerts"]
+        assert [(u.get("version"), u["trigger"]) for u in loop.updates] == [("1.0", "manual"), ("1.1", "performance")]
+        assert len(records) == 1 and records[0].levelno == logging.WARNING
+        message = records[0].getMessage()
+        assert message.startswith("churn performance: retrained as 1.1: performance dropped: log_loss "), message
+        alert = records[0].alert  # type: ignore[attr-defined]
+        assert alert["kind"] == "performance" and alert["details"] == {"version": "1.1"}
+        assert alert["message"] in message and "one-sided Welch t-test p=" in alert["message"]
     finally:
         pipeline.close()
 

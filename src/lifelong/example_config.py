@@ -70,6 +70,10 @@ triggers:
     - {kind: cron, expression: "0 3 * * *"}
     - {kind: volume, growth: 0.5, min_rows: 500}
     # - {kind: interval, every: 1d}
+    # - kind: detector            # a streaming detector fed check after check, firing when it costs performance
+    #   detector: adwin           # adwin | page_hinkley | kswin | ddm | eddm | hddm_a | hddm_w, or {kind: kswin, alpha: 0.001}
+    #   stream: error             # error (0/1 errors on labeled rows) | prediction (scores) | feature:NAME
+    #   min_impact: 0.02          # the metric must drop this much since the detection (estimated or measured)
 
 serving:
   host: 127.0.0.1

@@ -31,4 +31,4 @@ def test_example_passes_lifelong_check(folder: Path) -> None:
 def test_stage_four_uses_the_data_driven_triggers() -> None:
     result = CliRunner().invoke(app, ["check", "-c", str(EXAMPLES / "04_continual_learning" / "lifelong.yaml")])
     kinds = [leaf["kind"] for leaf in json.loads(result.output)["triggers"]["triggers"]]
-    assert {"performance", "drift", "cost"} <= set(kinds)
+    assert {"performance", "drift", "cost", "detector"} <= set(kinds)

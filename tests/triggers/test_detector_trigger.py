@@ -111,6 +111,20 @@ def test_the_config_selects_the_detector_and_its_typed_parameters() -> None:
     assert ddm.key != kswin.key
 
 
+def test_the_commented_example_of_lifelong_init_is_valid_when_uncommented() -> None:
+    import yaml
+
+    from lifelong.example_config import EXAMPLE_CONFIG
+
+    lines = EXAMPLE_CONFIG.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("    # - kind: detector"))
+    block = [lines[first].replace("# ", "", 1)]
+    block += [line.replace("#   ", "  ", 1) for line in lines[first + 1:] if line.startswith("    #   ")][:3]
+    leaf = yaml.safe_load("\n".join(line[4:] for line in block))[0]
+    config = DetectorTriggerConfig.model_validate(leaf)
+    assert config.detector.kind == "adwin" and config.stream == "error" and config.min_impact == 0.02
+
+
 def _sea_pipeline(tmp_path: Path, rows: int, triggers: list[dict[str, object]]) -> tuple[Pipeline, Orchestrator]:
     require((DATASETS / "sea.csv").exists(), f"SEA is not at {DATASETS / 'sea.csv'}")
     pd.read_csv(DATASETS / "sea.csv", nrows=rows).to_csv(tmp_path / "sea.csv", index=False)

@@ -40,6 +40,7 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 ACTOR = "lifelong-orchestrator"
 RECOUNT_EVERY = 32  # labeled-row counts: a full recount after this many incremental ones
+BUNDLES_KEPT = 4  # loaded bundles kept in memory (the champion and the latest ones)
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,15 @@ class Orchestrator:
             with tempfile.TemporaryDirectory(prefix="lifelong-load-") as tmp:
                 path = self.pipeline.registry.load_artifact(self.pipeline.name, version.version, Path(tmp) / "bundle")
                 cached = ModelBundle.load(path, signer=self.pipeline.registry.signer)
-            self._bundles[version.version] = cached
+            self._remember(version.version, cached)
         return cached
+
+    def _remember(self, version: str, bundle: ModelBundle) -> None:
+        """Keep ``bundle`` as the loaded ``version``; the oldest beyond ``BUNDLES_KEPT`` are dropped."""
+        self._bundles.pop(version, None)
+        self._bundles[version] = bundle
+        while len(self._bundles) > BUNDLES_KEPT:
+            del self._bundles[next(iter(self._bundles))]
 
     def fresh_bundle(self, version: ModelVersion) -> ModelBundle:
         """A private copy of ``version``'s bundle, safe to update in place."""
@@ -222,10 +230,10 @@ class Orchestrator:
             journal.record(decision.firing_id, "started", at=now, kind=decision.kind, reason=decision.reason)
         champion = self.champion()
         candidates = self._candidates(mode)
-        window_start = now - config.training.window
+        window_start = now - max(window for *_, window in candidates)
         holdout_start = now - config.training.holdout
         seen_until = None
-        wants_state = any(wanted is TrainingMode.STATEFUL for _, wanted, _ in candidates)
+        wants_state = any(wanted is TrainingMode.STATEFUL for _, wanted, _, _ in candidates)
         if champion is not None and wants_state and champion.lineage.snapshot is not None:
             seen_until = champion.lineage.snapshot.end
         span_start = window_start if seen_until is None else max(min(window_start, seen_until), now - timedelta(days=365))
@@ -242,7 +250,7 @@ class Orchestrator:
         recalibration = None
         if champion is not None and seen_until is not None:
             recalibration = decide_recalibration(self.pipeline, champion, history[history["event_time"] >= seen_until])
-        for name, wanted, model in candidates:
+        for name, wanted, model, window in candidates:
             spec_hash = self.pipeline.training_spec(model).model_hash
             effective = wanted
             if reference is not None and reference.model_hash != spec_hash:
@@ -250,7 +258,7 @@ class Orchestrator:
             if recalibration is not None and recalibration.from_scratch:
                 effective = TrainingMode.STATELESS  # recalibration: from scratch on the window
             stateful = effective is TrainingMode.STATEFUL and seen_until is not None
-            train = self._training_rows(history, window_start, seen_until if stateful else None)
+            train = self._training_rows(history, now - window, seen_until if stateful else None)
             train = prepare_training_frame(train, config.training, now=now, state_dir=config.home / "replay" / config.name)
             if len(train) < config.training.min_rows:
                 problem = problem or f"training rows: expected at least {config.training.min_rows}, got {len(train)}"
@@ -291,6 +299,8 @@ class Orchestrator:
                 reason=f"gates passed: {report.reason}",
                 expected=champion.version if champion else None,
             )
+            # the bundle just saved as this version's artifact: the next update's reference
+            self._remember(version.version, trained.bundle)
         result = UpdateResult(
             version=version.version,
             parent=champion.version if champion else None,
@@ -311,14 +321,20 @@ class Orchestrator:
             self.on_update(result)
         return result
 
-    def _candidates(self, mode: TrainingMode | None) -> list[tuple[str | None, TrainingMode, Any]]:
-        """The challengers to train: the configured ones, or the spec's model in ``mode``."""
+    def _candidates(self, mode: TrainingMode | None) -> list[tuple[str | None, TrainingMode, Any, timedelta]]:
+        """The challengers to train ``(name, mode, model, window)``: the configured ones, or the spec's model in ``mode``."""
         config = self.pipeline.config
         default = mode or TrainingMode(config.training.mode)
+        window = config.training.window
         if mode is not None or not config.evaluation.challengers:
-            return [(None, default, None)]
+            return [(None, default, None, window)]
         return [
-            (c.name, TrainingMode(c.mode) if c.mode is not None else default, c.model)
+            (
+                c.name,
+                TrainingMode(c.mode) if c.mode is not None else default,
+                c.model,
+                c.window if c.window is not None else window,
+            )
             for c in config.evaluation.challengers
         ]
 

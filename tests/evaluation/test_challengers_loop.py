@@ -6,7 +6,7 @@ The infra gate (a fresh process per challenger) is exercised in test_offline_gat
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -77,5 +77,32 @@ def test_three_challengers_are_gated_on_the_same_rows_and_the_best_passing_one_p
         assert table.exit_code == 0 and "segment=a" in table.output and "ece=" in table.output
         missing = runner.invoke(app, ["report", "churn", "9.9", "-c", str(config)])
         assert missing.exit_code == 2
+    finally:
+        pipeline.close()
+
+
+def test_challengers_differing_by_window_learn_from_their_own_span_and_the_recent_one_wins_after_a_change(tmp_path: Path) -> None:
+    write_stream(tmp_path / "events.csv", days=5, shift_day=4)  # the concept flips at 2024-01-05 00:00
+    challengers = [{"name": "recent", "window": "12h"}, {"name": "long", "window": "3d"}]
+    config = write_spec(
+        tmp_path,
+        training={"mode": "stateless", "window": "1d", "holdout": "4h", "min_rows": 100},
+        evaluation={"metric": "roc_auc", "gates": [{"kind": "not_worse", "tolerance": 0.01}], "challengers": challengers},
+    )
+    pipeline = Pipeline.open(load_config(config))
+    try:
+        ingest_once(pipeline)
+        now = datetime(2024, 1, 5, 12, tzinfo=timezone.utc)
+        outcome = Orchestrator(pipeline).update(now, Decision(True, "manual", "two windows"))
+        assert isinstance(outcome, UpdateResult)
+        versions = {c["name"]: pipeline.registry.get("churn", c["version"]) for c in outcome.candidates}
+        recent, long = (versions[name].lineage.snapshot for name in ("recent", "long"))
+        assert recent is not None and long is not None
+        assert recent.start is not None and recent.start >= now - timedelta(hours=12)
+        assert long.start is not None and long.start < now - timedelta(days=2)  # beyond training.window
+        assert long.rows > 4 * recent.rows
+        assert {v.evaluation["rows"] for v in versions.values()} == {versions["recent"].evaluation["rows"]}
+        chosen = next(c for c in outcome.candidates if c["selected"])
+        assert chosen["name"] == "recent", outcome.candidates
     finally:
         pipeline.close()

@@ -170,11 +170,15 @@ class ChallengerConfig(Strict):
 
     Without ``model`` it is the spec's model (a replica of the champion when stateful); with a
     model of another shape it is a model iteration, trained from scratch as a new major version.
+    ``window`` replaces ``training.window`` for this challenger: challengers that differ only by
+    how far back they learn, scored on the same held-out rows, let the loop pick the memory the
+    stream needs now (short right after a change, long while the concept holds).
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     mode: Literal["stateless", "stateful"] | None = None
     model: ModelConfig | None = None
+    window: Duration | None = None
 
 
 class EvaluationConfig(Strict):

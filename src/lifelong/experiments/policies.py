@@ -14,8 +14,10 @@ it updates, *how* (from scratch or from the champion) and *on what window*:
 ``triggered``             updated when the served error rises significantly (performance
                           trigger: one-sided Welch test at 5% on the last 500 rows against the
                           champion's held-out error), and at least every 5,000 rows; stateful
-``default``               retrained from scratch on a short sliding window every few hundred
-                          labeled rows (volume trigger), gated against the champion
+``default``               every few hundred labeled rows (volume trigger), three challengers
+                          retrained from scratch on windows of 625, 2,500 and 10,000 rows,
+                          scored on the same held-out rows; the best is promoted when gated
+                          in against the champion
 ========================  ===========================================================
 
 Windows are measured in rows and turned into data time with the stream's mean spacing, so
@@ -23,11 +25,14 @@ the same names work for a stream with one row a minute and one with a row a day;
 time-based window is the longer of its nominal duration and its row floor.
 
 The ``default`` policy's sizes follow the stream's length: an update every ``rows / 100``
-labeled rows (between 250 and 1,000), a training window of 2,500 rows and a held-out window
-of 200 rows; the challenger is promoted when its accuracy on the held-out rows is within 0.01
-of the champion's. Why these: a short window forgets a replaced concept within a few thousand
-rows, and frequent small retrains keep the served model at most a few hundred rows stale,
-while each retrain stays cheap (50 trees of 15 leaves on 2,500 rows).
+labeled rows (between 250 and 1,000) and a held-out window of the 200 most recent rows; the
+best challenger is promoted when its accuracy on the held-out rows is within 0.01 of the
+champion's. Why several windows: no single window suits every stream or every moment of one.
+Right after an abrupt change only a short window has forgotten the old concept; while a noisy
+concept holds, a long window averages the noise out; under gradual drift the middle one wins.
+Scoring windows a factor of four apart on the same recent rows lets the loop pick the memory
+the stream needs at each update, with no per-stream setting. Each retrain stays cheap (50
+trees of 15 leaves on at most 10,000 rows).
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ class Policy:
     window_rows: int = 2_500
     window: timedelta = timedelta(0)
     every_rows: int | None = None
+    challenger_rows: tuple[tuple[str, int], ...] = ()
 
 
 POLICIES: Mapping[str, Policy] = {
@@ -70,7 +76,12 @@ POLICIES: Mapping[str, Policy] = {
     "stateful-daily": Policy("stateful", "interval", timedelta(days=1), window_rows=2_500, window=timedelta(days=30)),
     "triggered": Policy("stateful", "performance", window_rows=2_500),
     "stateless-periodic": Policy("stateless", "volume", window_rows=5_000, every_rows=2_000),
-    "default": Policy("stateless", "volume", window_rows=2_500),
+    "default": Policy(
+        "stateless",
+        "volume",
+        window_rows=10_000,
+        challenger_rows=(("short", 625), ("medium", 2_500), ("long", 10_000)),
+    ),
 }
 HOLDOUT_ROWS = 200
 MIN_ROWS = 100
@@ -153,7 +164,11 @@ def policy_config(
             "min_rows": MIN_ROWS,
             "forgetting": {"windows": 0},
         },
-        "evaluation": {"metric": "accuracy", "gates": [{"kind": "min_rows", "rows": 30}, {"kind": "not_worse", "tolerance": 0.01}]},
+        "evaluation": {
+            "metric": "accuracy",
+            "gates": [{"kind": "min_rows", "rows": 30}, {"kind": "not_worse", "tolerance": 0.01}],
+            "challengers": [{"name": name, "window": _rows_time(profile, rows)} for name, rows in plan.challenger_rows],
+        },
         "deployment": {"kind": "direct"},
         "triggers": {"triggers": _triggers(profile, plan)},
     }

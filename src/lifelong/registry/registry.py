@@ -162,6 +162,12 @@ class Registry:
         starts the next MAJOR at MINOR 0 (the first version is 1.0). ``evaluation`` and
         ``status`` are written in the same transaction (a report computed before registering
         is never lost to a crash).
+
+        The artifacts are durable before the row exists: :meth:`ArtifactStore.put_directory`
+        returns only after its fsync round, and the row is inserted after it, so no version
+        ever points at an artifact that is not complete on disk. The number is allocated by
+        the insert itself, under the model's write lock; the parent is checked by that same
+        statement (and, unless this registry has seen it, before anything is stored).
         """
         model = check_model(model)
         columns = lineage_columns(lineage)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lifelong.config.base import Duration, Strict
 
@@ -115,13 +115,36 @@ class KinesisSourceConfig(Strict):
     max_attempts: int = Field(default=5, gt=0)
 
 
+class SparkSourceConfig(Strict):
+    """Incremental pulls by watermark of a table Spark reads: a folder or a Spark SQL query (extra ``spark``)."""
+
+    kind: Literal["spark"]
+    path: str | None = None
+    format: Literal["parquet", "orc", "json", "csv"] = "parquet"
+    query: str | None = None
+    watermark: str = Field(min_length=1)
+    id_column: str = Field(min_length=1)
+    time_column: str | None = None
+    columns: tuple[str, ...] | None = None
+    batch_size: int = Field(default=10000, gt=0)
+    master: str = Field(default="local[*]", min_length=1)
+    options: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_table(self) -> SparkSourceConfig:
+        if (self.path is None) == (self.query is None):
+            raise ValueError(f"path, query: expected exactly one of them, got {'both' if self.path is not None else 'neither'}")
+        return self
+
+
 SourceConfig = Annotated[
     FileSourceConfig
     | SimulatorSourceConfig
     | KafkaSourceConfig
     | RedisStreamsSourceConfig
     | SqlSourceConfig
-    | KinesisSourceConfig,
+    | KinesisSourceConfig
+    | SparkSourceConfig,
     Field(discriminator="kind"),
 ]
 
@@ -135,5 +158,6 @@ __all__ = [
     "SchemaConfig",
     "SimulatorSourceConfig",
     "SourceConfig",
+    "SparkSourceConfig",
     "SqlSourceConfig",
 ]

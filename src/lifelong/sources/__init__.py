@@ -1,6 +1,7 @@
-"""Sources: where events come from — files, Kafka, Redis Streams, SQL tables and Kinesis.
+"""Sources: where events come from — files, Kafka, Redis Streams, SQL tables, Kinesis and Spark.
 
-:class:`KinesisSource` needs the ``kinesis`` extra (boto3), imported only when one is made.
+:class:`KinesisSource` needs the ``kinesis`` extra (boto3) and :class:`SparkSource` the ``spark``
+extra (pyspark), each imported only when such a source is made.
 
 Examples
 --------
@@ -18,6 +19,7 @@ from lifelong.sources.kafka import KafkaSource
 from lifelong.sources.kinesis import KinesisSource
 from lifelong.sources.messages import decode_messages
 from lifelong.sources.redis_streams import RedisStreamsSource
+from lifelong.sources.spark import SparkSource
 from lifelong.sources.sql import SqlSource
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "RedisStreamsSource",
     "Source",
     "SourceUnavailableError",
+    "SparkSource",
     "SqlSource",
     "decode_messages",
 ]

@@ -255,3 +255,12 @@ def test_without_boto3_the_core_imports_and_the_kind_names_its_extra() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "source.kind: 'kinesis' needs the 'kinesis' extra (pip install 'lifelong[kinesis]')" in done.stdout
+
+
+def test_a_kinesis_spec_is_bounded_by_the_getrecords_limit() -> None:
+    base = {"name": "churn", "labels": {"kind": "column", "column": "y"},
+            "features": {"kind": "tabular", "numeric": ["x1"]}, "model": {"kind": "lightgbm"}}
+    spec = parse_config({**base, "source": {"kind": "kinesis", "stream_name": "clicks", "poll": "0.5s"}})
+    assert spec.source.kind == "kinesis" and spec.source.poll == timedelta(milliseconds=500)  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match="batch_size"):
+        parse_config({**base, "source": {"kind": "kinesis", "stream_name": "clicks", "batch_size": 10001}})

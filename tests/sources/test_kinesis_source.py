@@ -177,7 +177,7 @@ def test_a_split_shard_is_read_to_its_end_and_recorded_as_done(session: Any, end
     assert sorted(stored) == sorted(f"e{i}" for i in range(300)) and len(ids(batches)) == 300
     last = batches[-1].checkpoint
     assert last is not None
-    shards, done = parse_position(last)
+    _, done = parse_position(last)
     assert parent["ShardId"] in done
     children = [shard["ShardId"] for shard in client.list_shards(StreamName=name)["Shards"] if shard.get("ParentShardId")]
     assert len(children) == 2 and not set(children) & done

@@ -60,12 +60,16 @@ def spark() -> Iterator[Any]:
         session.stop()
 
 
-def _write(folder: Path, name: str, start: int, count: int, *, per_second: int = 3) -> None:
-    """Rows ``start``.. as one Parquet file: ``per_second`` rows share each watermark (``ts``)."""
+def _write(folder: Path, name: str, start: int, count: int, *, per_second: int = 3, naive: bool = False) -> None:
+    """Rows ``start``.. as one Parquet file: ``per_second`` rows share each watermark (``ts``).
+
+    ``naive``: ``ts`` without a zone (a Parquet local timestamp, which Spark reads as TIMESTAMP_NTZ).
+    """
     index = np.arange(start, start + count)
+    times = pd.to_datetime([BASE + timedelta(seconds=int(i) // per_second) for i in index], utc=True)
     frame = pd.DataFrame({
         "id": index,
-        "ts": pd.to_datetime([BASE + timedelta(seconds=int(i) // per_second) for i in index], utc=True),
+        "ts": times.tz_localize(None) if naive else times,
         "x1": (index % 97) / 10.0,
         "y": index % 2,
     })
@@ -96,11 +100,14 @@ def test_a_parquet_folder_is_pulled_in_watermark_order_and_resumed_after_the_che
 
 
 def test_a_spark_sql_query_with_bad_rows_gives_dead_letters_and_utc_times(spark: Any, tmp_path: Path) -> None:
+    """A query over TIMESTAMP_NTZ times, pulled with the session in another zone: the times do not move."""
     from lifelong.sources.spark import SparkSource
 
     folder = tmp_path / "raw"
-    _write(folder, "part-0.parquet", 0, 120)
-    spark.read.parquet(str(folder)).createOrReplaceTempView("raw_clicks")
+    _write(folder, "part-0.parquet", 0, 120, naive=True)
+    raw = spark.read.parquet(str(folder))
+    assert raw.schema["ts"].dataType.typeName() == "timestamp_ntz"
+    raw.createOrReplaceTempView("raw_clicks")
     query = "SELECT id, ts, CASE WHEN id % 40 = 7 THEN -1.0 ELSE x1 END AS x1, y FROM raw_clicks WHERE id < 100"
     schema = EventSchema({"x1": FieldSpec("float", min=0.0), "y": FieldSpec("int")})
     zone = spark.conf.get("spark.sql.session.timeZone")
@@ -108,8 +115,11 @@ def test_a_spark_sql_query_with_bad_rows_gives_dead_letters_and_utc_times(spark:
     try:
         source = SparkSource(query=query, watermark="ts", id_column="id", schema=schema, batch_size=30, spark=spark)
         with ParquetEventStore(tmp_path / "events") as store:
-            checkpoint = None
-            for batch in source.read():
+            reader = source.read()
+            first = next(reader)  # then a restart from its checkpoint
+            reader.close()
+            checkpoint = first.checkpoint
+            for batch in [first, *source.read(since=checkpoint)]:
                 store.append(batch.stream, batch.frame)
                 store.add_dead_letters(list(batch.dead_letters))
                 checkpoint = batch.checkpoint
@@ -118,6 +128,7 @@ def test_a_spark_sql_query_with_bad_rows_gives_dead_letters_and_utc_times(spark:
     finally:
         spark.conf.set("spark.sql.session.timeZone", zone)
     bad = {7, 47, 87}
+    assert first.checkpoint is not None and first.checkpoint.position["id"] == 29
     assert sorted(stored["event_id"].astype(int)) == [i for i in range(100) if i not in bad]
     times = dict(zip(stored["event_id"].astype(int), stored["event_time"], strict=True))
     assert times[99] == pd.Timestamp(BASE + timedelta(seconds=33))

@@ -189,8 +189,7 @@ class SparkSource(SqlSource):
         return functions.lit(value).cast(kind)
 
     def _functions(self) -> tuple[Any, Any]:
-        import pyspark.sql.functions as functions
-        import pyspark.sql.types as types
+        from pyspark.sql import functions, types
 
         return functions, types
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from lifelong.registry.types import ModelVersion, SnapshotRef, TrainingMode
 from lifelong.training.bundle import ModelBundle
-from lifelong.training.executors import TrainingJob, load_result
+from lifelong.training.executors import TrainingJob
 from lifelong.training.forgetting import forgetting_metrics
 from lifelong.training.recalibration import RecalibrationDecision
 from lifelong.training.snapshot import write_snapshot
@@ -74,7 +74,7 @@ def train_challengers(
     results = pipeline.executor.run(jobs)
     prepared = []
     for result, snapshot in zip(results, snapshots, strict=True):
-        trained = load_result(result, pipeline.registry.artifacts)
+        trained = pipeline.executor.load(result, pipeline.registry.artifacts)
         metrics: dict[str, Any] = {"executor": pipeline.executor.kind}
         if recalibration is not None:
             metrics["recalibration"] = recalibration.to_dict()

@@ -232,6 +232,10 @@ class Executor(ABC):
     def train(self, job: TrainingJob, store: ArtifactStore) -> TrainedModel:
         """Run one job and load its bundle."""
         (result,) = self.run([job])
+        return self.load(result, store)
+
+    def load(self, result: JobResult, store: ArtifactStore) -> TrainedModel:
+        """The trained model of one of this executor's results (by default read from the store)."""
         return load_result(result, store)
 
     def close(self) -> None:

@@ -21,8 +21,11 @@ from typing import IO, Any
 
 from lifelong import errors
 from lifelong.errors import ConfigError, LifelongError, TrainingError
-from lifelong.training.executors.base import Executor, JobResult, TrainingJob
-from lifelong.training.executors.worker import execute
+from lifelong.registry.artifacts import ArtifactStore
+from lifelong.training.bundle import ModelBundle
+from lifelong.training.executors.base import Executor, JobResult, TrainingJob, load_result
+from lifelong.training.executors.worker import train_job
+from lifelong.training.trainer import TrainedModel
 
 WORKER_MODULE = "lifelong.training.executors"
 
@@ -38,8 +41,31 @@ class InProcessExecutor(Executor):
 
     kind = "inprocess"
 
+    def __init__(self) -> None:
+        self._trained: dict[str, ModelBundle] = {}
+
     def run(self, jobs: Sequence[TrainingJob]) -> list[JobResult]:
-        return [execute(job, isolated=False) for job in jobs]
+        self._trained = {}  # only the last batch's bundles: they are loaded right after it
+        results = []
+        for job in jobs:
+            result, bundle = train_job(job, isolated=False)
+            self._trained[result.bundle_sha256] = bundle
+            results.append(result)
+        return results
+
+    def load(self, result: JobResult, store: ArtifactStore) -> TrainedModel:
+        """The bundle this process just trained and stored as ``result`` (no read back), else from the store."""
+        bundle = self._trained.pop(result.bundle_sha256, None)
+        if bundle is None or not store.exists(result.bundle_sha256):
+            return load_result(result, store)
+        return TrainedModel(
+            bundle=bundle,
+            mode=result.mode,
+            iteration=result.iteration,
+            rows=result.rows,
+            cpu_seconds=result.cpu_seconds,
+            wall_seconds=result.wall_seconds,
+        )
 
 
 def _failure(name: str, message: str) -> LifelongError:

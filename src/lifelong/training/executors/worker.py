@@ -48,6 +48,11 @@ def _holdout_metric(job: TrainingJob, bundle: ModelBundle, store: ArtifactStore)
 
 def execute(job: TrainingJob, *, isolated: bool) -> JobResult:
     """Train ``job`` and store its bundle; see :func:`run_job`."""
+    return train_job(job, isolated=isolated)[0]
+
+
+def train_job(job: TrainingJob, *, isolated: bool) -> tuple[JobResult, ModelBundle]:
+    """Train ``job``, store its bundle, and return the result with the trained bundle itself."""
     if isolated:
         random.seed(job.seed)
         np.random.seed(job.seed)
@@ -78,7 +83,7 @@ def execute(job: TrainingJob, *, isolated: bool) -> JobResult:
         out = Path(tmp) / "bundle"
         trained.bundle.save(out)
         bundle_sha = store.put_directory(out)
-    return JobResult(
+    result = JobResult(
         name=job.name,
         bundle_sha256=bundle_sha,
         mode=trained.mode,
@@ -89,6 +94,7 @@ def execute(job: TrainingJob, *, isolated: bool) -> JobResult:
         holdout_metric=_holdout_metric(job, trained.bundle, store),
         worker={"pid": os.getpid(), "host": platform.node(), "isolated": isolated},
     )
+    return result, trained.bundle
 
 
 def run_job(job: Mapping[str, Any], isolated: bool = True) -> dict[str, Any]:
@@ -112,7 +118,7 @@ def run_job(job: Mapping[str, Any], isolated: bool = True) -> dict[str, Any]:
     return execute(TrainingJob.from_dict(job), isolated=isolated).to_dict()
 
 
-__all__ = ["execute", "main", "run_job", "serve"]
+__all__ = ["execute", "main", "run_job", "serve", "train_job"]
 
 
 def serve(commands: IO[str], answers: IO[str]) -> None:

@@ -108,8 +108,8 @@ def test_the_benchmark_runner_shows_one_task_per_benchmark(
                 raise RuntimeError(f"{name} cannot measure")
             return {"quick": quick}
 
-        module.run = measure  # type: ignore[attr-defined]
-        module.describe = lambda result, name=name: f"## {name}\n"  # type: ignore[attr-defined]
+        setattr(module, "run", measure)
+        setattr(module, "describe", lambda result, name=name: f"## {name}\n")
         monkeypatch.setitem(sys.modules, f"benchmarks.{name}", module)
     monkeypatch.setattr(runner, "available", lambda: ["fast", "broken"])
     monkeypatch.setattr(runner, "ROOT", tmp_path)

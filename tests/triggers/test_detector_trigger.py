@@ -165,8 +165,11 @@ def test_on_sea_fires_after_the_abrupt_drift_and_records_its_reason(tmp_path: Pa
         assert "measured accuracy drop +0.0" in fired.reason
         restarted = DetectorTrigger(detector="adwin", stream="error")  # a new process: the state is replayed
         replayed = restarted.observe(orchestrator.monitor_context(), fired_at)[restarted.key]
-        live = pipeline.trigger.triggers[0].observe(orchestrator.monitor_context(), fired_at)
-        assert replayed == next(iter(live.values()))
+        live = pipeline.trigger.triggers[0]
+        assert live.observe(orchestrator.monitor_context(), fired_at)[restarted.key] == replayed
+        earlier = live.observe(orchestrator.monitor_context(), fired_at - timedelta(hours=12))[restarted.key]
+        assert earlier.until == fired_at - timedelta(hours=12) and earlier.seen == replayed.seen - 720  # time went back: replayed
+        assert live.observe(orchestrator.monitor_context(), fired_at)[restarted.key] == replayed
         outcome = orchestrator.step(fired_at)
         assert outcome is not None
         recorded = pipeline.registry.versions("churn")[-1].lineage.trigger

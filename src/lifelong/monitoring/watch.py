@@ -65,10 +65,13 @@ MAX_DETECTIONS = 1000
 
 def parse_stream(stream: str) -> tuple[StreamKind, str | None]:
     """``error``, ``prediction`` or ``feature:NAME`` as (kind, feature name)."""
-    if stream in ("error", "prediction"):
-        return stream, None  # type: ignore[return-value]
-    if isinstance(stream, str) and stream.startswith("feature:") and stream[len("feature:"):].strip():
-        return "feature", stream[len("feature:"):]
+    if stream == "error":
+        return "error", None
+    if stream == "prediction":
+        return "prediction", None
+    name = stream[len("feature:"):] if isinstance(stream, str) and stream.startswith("feature:") else ""
+    if name.strip():
+        return "feature", name
     raise ConfigError(f"stream: expected 'error', 'prediction' or 'feature:NAME', got {stream!r}")
 
 
@@ -224,10 +227,11 @@ class DetectorWatch:
             return None
         end = self._cutoff(context, now)
         stream = self._state
-        if stream is None or stream.champion != version.version or end < stream.until:
+        backwards = stream is not None and stream.start < stream.until and end < stream.until
+        if stream is None or stream.champion != version.version or backwards:
             trained = trained_at(version)
             start = now - self.replay if trained is None else max(trained, now - self.replay)
-            if stream is not None and stream.champion == version.version:
+            if stream is not None and backwards and stream.champion == version.version:
                 start = stream.start  # time went backwards: replay the same stream
             stream = self._state = _Stream(version.version, start, start, self.template.clone(), [])
         note = ""

@@ -2,16 +2,18 @@
 
 ``update`` adds ``update_estimators`` boosting rounds on the new rows, starting from the
 current booster, so the old trees are kept and the new ones correct their predictions on the
-new rows. The booster stays live in memory between updates (``Booster.update`` on it, the same
-trees as ``xgboost.train(..., xgb_model=booster)`` would grow): an update costs the new rounds
+new rows. The booster stays live in memory between updates (``Booster.update`` on it; without
+row or column sampling, the very trees ``xgboost.train(..., xgb_model=booster)`` would grow,
+and with it, draws seeded by seed and round): an update costs the new rounds
 and one prediction of the held trees on the new rows, never a copy of the whole model; the
 model is serialized only by ``save``. When the model would hold more than ``max_trees`` rounds,
 ``at_cap`` decides: ``refit`` trains from scratch on the given rows instead and sets
 ``last_update_refit``; ``drop_oldest`` forgets the oldest rounds (at least ``drop_rounds`` at a
 time, so that the copy slicing makes is paid once per ``drop_rounds`` updates) and keeps
-boosting: a sliding window of trees, for streams whose old regime stops being useful. ``NaN`` is XGBoost's missing value (learned default directions);
-``inf`` is refused. Training is deterministic for a fixed ``seed`` and ``nthread``. The state is
-saved in XGBoost's native UBJSON (or JSON) model format, never as a pickle.
+boosting: a sliding window of trees, for streams whose old regime stops being useful. ``NaN``
+is XGBoost's missing value (learned default directions); ``inf`` is refused. Training is
+deterministic for a fixed ``seed`` and ``nthread``. The state is saved in XGBoost's native
+UBJSON (or JSON) model format, never as a pickle.
 """
 
 from __future__ import annotations
@@ -379,7 +381,9 @@ class XGBoostLearner(Learner):
         try:  # the model file holds the trees, not the training parameters an update needs
             booster.set_param(learner._train_params(classes.size))
         except xgb.core.XGBoostError as exc:
-            raise ArtifactError(f"{path}: the model refuses the learner's parameters: {exc}") from exc
+            raise ArtifactError(
+                f"{path}: the model refuses the learner's parameters: {exc}"
+            ) from exc
         learner._booster = booster
         learner._classes = classes
         learner._n_features = booster.num_features()

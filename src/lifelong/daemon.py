@@ -147,8 +147,9 @@ class ModelLoop:
         if isinstance(outcome, UpdateResult):
             self.updates.append({"version": outcome.version, "parent": outcome.parent, "mode": outcome.mode, "promoted": outcome.promoted,
                                  "trigger": kind, "firing_id": firing, "at": outcome.at.isoformat(), "reason": outcome.report["reason"]})
+            kinds = {"drift" if part == "detector" else part for part in kind.split("+")}  # a detector firing is a drift
             for event in ("drift", "performance"):
-                if event in kind.split("+"):
+                if event in kinds:
                     self._alert(event, f"retrained as {outcome.version}: {outcome.trigger.get('reason', '')}", version=outcome.version)
             verdict = "promoted" if outcome.promoted else "not promoted"
             self._alert("update", f"{outcome.version} {verdict}: {outcome.report['reason']}", severity="info", version=outcome.version)

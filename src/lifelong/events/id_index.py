@@ -78,11 +78,17 @@ class IdIndex:
         found = np.zeros(len(hashes), dtype=bool)
         owners: set[int] = set()
         for run_hashes, run_owners in self._runs:
-            places = np.minimum(np.searchsorted(run_hashes, hashes), len(run_hashes) - 1)
-            hit = run_hashes[places] == hashes
-            if hit.any():
-                found |= hit
-                owners.update(run_owners[places[hit]].tolist())
+            first = np.searchsorted(run_hashes, hashes, side="left")
+            last = np.searchsorted(run_hashes, hashes, side="right")
+            hit = last > first
+            if not hit.any():
+                continue
+            found |= hit
+            if (last[hit] - first[hit] == 1).all():
+                owners.update(run_owners[first[hit]].tolist())
+            else:  # one hash held by several ids (a collision): every file that holds it
+                for start, stop in zip(first[hit].tolist(), last[hit].tolist(), strict=True):
+                    owners.update(run_owners[start:stop].tolist())
         return found, owners
 
     def candidates(self, hashes: np.ndarray) -> np.ndarray:

@@ -7,7 +7,11 @@ with a :class:`~lifelong.sources.KafkaSource`): decode, validate against the sch
 to the Parquet event store (fsync, rename, dedup by id), then commit. Redis Streams: the same
 stream read by a raw redis-py XREADGROUP (2,000) + orjson + XACK loop, and by lifelong's
 ingest process with a :class:`~lifelong.sources.RedisStreamsSource`. Each rate runs from the
-first record received to the last commit, so the group join is not counted. Memory: peak RSS
+first record received to the last commit, so the group join is not counted. Each transport's
+topic or stream is first read once, untimed (the first read after producing is faster than
+the later ones on tansu), then raw and lifelong take turns, each with a new consumer group,
+for ``ROUNDS`` rounds; the best rate of each is kept (the machine is shared, so the best is
+the least disturbed), and every round's rate is recorded. Memory: peak RSS
 (VmHWM) of a real ``lifelong ingest`` process after 100k and after 1M events from Redis.
 """
 
@@ -32,21 +36,27 @@ import yaml
 from benchmarks.common import write_result
 
 WHY_SLOWER = (
-    "Why the throughput goal is missed (py-spy of the ingest process on Redis, 100k events): the polling thread "
-    "spends about half its time in `decode_messages` (building a pandas frame from the parsed dicts) and a quarter in "
-    "`EventSchema.validate` (pandas coercion per field, per batch); the writer thread's Parquet append (Arrow "
-    "conversion, write, fsync, rename) runs beside it. The raw loops only parse JSON. Closing the gap needs "
-    "validation on Arrow arrays instead of pandas Series (events/schema.py, events/coerce.py), not done here."
+    "Why the throughput goal is missed, measured on this 2-core machine shared with other work (py-spy of the "
+    "Kafka run at 300k events, and thread CPU time per event): the polling thread spends about 57% of its time in "
+    "confluent-kafka's `consume` and 41% building the batch (`decode_table`: orjson per message, one Arrow array per "
+    "field, the schema checks on those arrays); the writer thread (dedup by id hash, Parquet write, fsync, rename) "
+    "waits for work 58% of the time, so the store is not the limit. Per event the raw loop costs 1.4-1.9 us of CPU "
+    "(consume and orjson only), lifelong's polling thread 3.1-3.4 us and its writer 1.3-1.8 us more; the broker "
+    "(tansu, on the same cores) and librdkafka's threads get that much less CPU, so even `consume` returns later "
+    "than in the raw loop. Reaching 0.8 needs the per-event Python work (parse, column building, checks) to move "
+    "out of the polling thread: a native decoder, or decoding in several processes; not done here. Redis is closer: "
+    "its raw loop is slower to begin with (redis-py parses each reply in Python), so lifelong's added work is a "
+    "smaller share."
 )
 WHY_MEMORY = (
-    "Why the memory goal is missed: the event store keeps every stored event id of a stream in a Python set to drop "
-    "duplicates (events/parquet_store.py `_KnownIds`), about 90 bytes per id, so RSS grows with the stream's size "
-    "(about 87 MiB more for 900k more ids). A bounded structure (ids per partition, loaded on demand, or a sorted "
-    "array of hashes confirmed on a match) would flatten it; not done here."
+    "Why the memory goal is missed: the event store keeps a 64-bit hash and a file number per stored id "
+    "(events/id_index.py, 12 bytes an id), so the index itself still grows with the stream, and whatever else "
+    "grew is in the RSS numbers above."
 )
 GOAL_RATIO = 0.8
 GOAL_RSS = 1.2
 BATCH = 2000
+ROUNDS = int(os.environ.get("LIFELONG_BENCH_ROUNDS", "3"))
 REDIS_URL = os.environ.get("LIFELONG_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 
 
@@ -64,6 +74,7 @@ def _free_port() -> int:
 
 
 def _spec(folder: Path, source: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     data = {
         "name": "bench", "home": str(folder / "home"), "source": source,
         "labels": {"kind": "column", "column": "y"},
@@ -171,20 +182,27 @@ def _lifelong_rate(spec: Path, count: int, arguments: dict[str, Any]) -> float:
     return count / (marks["last"] - marks["first"])
 
 
-def kafka_numbers(folder: Path, count: int) -> dict[str, float]:
+def kafka_numbers(folder: Path, count: int) -> dict[str, Any]:
     broker, bootstrap = _tansu(folder)
+    raws: list[float] = []
+    ours: list[float] = []
     try:
         topic = f"bench-{uuid.uuid4().hex[:8]}"
         _kafka_produce(bootstrap, topic, count)
-        raw = _kafka_raw(bootstrap, topic, count)
-        spec = _spec(folder / "kafka", {"kind": "kafka", "bootstrap_servers": bootstrap, "topics": [topic], "group_id": "lifelong",
-                                        "id_field": "id", "time_field": "ts", "batch_size": BATCH, "options": {"session.timeout.ms": 6000}})
-        ours = _lifelong_rate(spec, count, {"bootstrap_servers": bootstrap, "topics": [topic], "group_id": "lifelong",
-                                            "options": {"session.timeout.ms": 6000}, "idle": 0.5})
+        _kafka_raw(bootstrap, topic, count)  # warm-up, not counted: the first read after producing is the fastest
+        for round_ in range(ROUNDS):
+            raws.append(_kafka_raw(bootstrap, topic, count))
+            group = f"lifelong-{round_}"
+            spec = _spec(folder / "kafka" / group, {"kind": "kafka", "bootstrap_servers": bootstrap, "topics": [topic], "group_id": group,
+                                                    "id_field": "id", "time_field": "ts", "batch_size": BATCH,
+                                                    "options": {"session.timeout.ms": 6000}})
+            ours.append(_lifelong_rate(spec, count, {"bootstrap_servers": bootstrap, "topics": [topic], "group_id": group,
+                                                     "options": {"session.timeout.ms": 6000}, "idle": 0.5}))
     finally:
         broker.terminate()
         broker.wait(10)
-    return {"kafka_events_per_s": ours, "kafka_raw_events_per_s": raw, "kafka_ratio": ours / raw}
+    return {"kafka_events_per_s": max(ours), "kafka_raw_events_per_s": max(raws), "kafka_ratio": max(ours) / max(raws),
+            "kafka_rounds": {"lifelong": ours, "raw": raws}}
 
 
 # -- Redis --------------------------------------------------------------------------------
@@ -203,42 +221,48 @@ def _redis_produce(key: str, count: int) -> None:
     client.close()
 
 
-def _redis_raw(key: str, count: int) -> float:
+def _redis_raw(key: str, count: int, group: str) -> float:
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
-    client.xgroup_create(key, "raw", id="0")
+    client.xgroup_create(key, group, id="0")
     seen, first, last = 0, 0.0, 0.0
     while seen < count:
-        reply = client.xreadgroup("raw", "c1", {key: ">"}, count=BATCH, block=200)
+        reply = client.xreadgroup(group, "c1", {key: ">"}, count=BATCH, block=200)
         if not reply:
             continue
         first = first or time.perf_counter()
         entries = reply[0][1]
         for _, fields in entries:
             orjson.loads(fields[b"data"])
-        client.xack(key, "raw", *[entry_id for entry_id, _ in entries])
+        client.xack(key, group, *[entry_id for entry_id, _ in entries])
         seen += len(entries)
         last = time.perf_counter()
     client.close()
     return count / (last - first)
 
 
-def redis_numbers(folder: Path, count: int) -> dict[str, float]:
+def redis_numbers(folder: Path, count: int) -> dict[str, Any]:
     import redis
 
     key = f"lifelong-bench-{uuid.uuid4().hex[:8]}"
+    raws: list[float] = []
+    ours: list[float] = []
     try:
         _redis_produce(key, count)
-        raw = _redis_raw(key, count)
-        spec = _spec(folder / "redis", {"kind": "redis_streams", "url": REDIS_URL, "key": key, "group": "lifelong", "consumer": "c1",
-                                        "id_field": "id", "time_field": "ts", "batch_size": BATCH})
-        ours = _lifelong_rate(spec, count, {"url": REDIS_URL, "key": key, "group": "lifelong", "consumer": "c1", "block": 0.2})
+        _redis_raw(key, count, "warm-up")  # not counted, as for Kafka
+        for round_ in range(ROUNDS):
+            raws.append(_redis_raw(key, count, f"raw-{round_}"))
+            group = f"lifelong-{round_}"
+            spec = _spec(folder / "redis" / group, {"kind": "redis_streams", "url": REDIS_URL, "key": key, "group": group,
+                                                    "consumer": "c1", "id_field": "id", "time_field": "ts", "batch_size": BATCH})
+            ours.append(_lifelong_rate(spec, count, {"url": REDIS_URL, "key": key, "group": group, "consumer": "c1", "block": 0.2}))
     finally:
         client = redis.Redis.from_url(REDIS_URL)
         client.delete(key)
         client.close()
-    return {"redis_events_per_s": ours, "redis_raw_events_per_s": raw, "redis_ratio": ours / raw}
+    return {"redis_events_per_s": max(ours), "redis_raw_events_per_s": max(raws), "redis_ratio": max(ours) / max(raws),
+            "redis_rounds": {"lifelong": ours, "raw": raws}}
 
 
 # -- memory -------------------------------------------------------------------------------
@@ -316,6 +340,9 @@ def describe(result: dict[str, Any]) -> str:
                      f"{result['rss_small_events']:,} vs {result['rss_large_events']:,} events (not 100k vs 1M).")
     else:
         lines.append(f"{result['events']:,} events per transport, batches of {result['batch_size']:,}.")
+    rounds = len(result.get("kafka_rounds", {}).get("raw", [])) or 1
+    lines.append(f"Best of {rounds} rounds, raw and lifelong taking turns after an untimed warm-up read; every round's "
+                 "rate is in benchmarks/results/ingest.json.")
     lines += ["", "| transport | lifelong events/s | raw client events/s | ratio | goal |", "|---|---|---|---|---|"]
     for name, label in (("kafka", "Kafka (tansu)"), ("redis", "Redis Streams")):
         ratio = result[f"{name}_ratio"]

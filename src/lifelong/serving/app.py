@@ -15,21 +15,23 @@ Examples
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.telemetry import TelemetryConfig
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from lifelong import __version__
 from lifelong.errors import ConfigError, NotFoundError
 from lifelong.serving.admin import add_admin_routes
 from lifelong.serving.http import check_bearer, error_response, json_response, token_bytes
-from lifelong.serving.inference import PredictionEndpoints
+from lifelong.serving.inference import DirectRoutes, PredictionEndpoints
 from lifelong.serving.limits import RequestGuard
 from lifelong.serving.metrics import CONTENT_TYPE, ServingMetrics
 from lifelong.serving.model import AdminActions
@@ -42,6 +44,56 @@ from lifelong.serving.service import PredictionService
 from lifelong.serving.shadow import ShadowExecutor
 
 log = logging.getLogger(__name__)
+
+_NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
+
+
+class _ServerApp(FastAPI):
+    """FastAPI whose middleware stack starts with the request guard and the prediction routes.
+
+    Every request passes :class:`RequestGuard` first; the prediction endpoints (``direct``)
+    are answered right after it, everything else continues into the stack FastAPI builds
+    (exception handlers, router). The direct routes stay on the router too, which lists them
+    and answers a wrong method with 405.
+    """
+
+    def __init__(
+        self,
+        *,
+        allowed_hosts: Sequence[str],
+        max_body_bytes: int,
+        lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
+    ) -> None:
+        super().__init__(
+            title="lifelong",
+            version=__version__,
+            docs_url=None,
+            redoc_url=None,
+            lifespan=lifespan,
+            # The server reports through its own Prometheus metrics (/metrics) and log; FastAPI's
+            # OpenTelemetry hooks would only add per-request provider checks to the hot path.
+            telemetry=_NO_TELEMETRY,
+        )
+        self._allowed_hosts = allowed_hosts
+        self._max_body_bytes = max_body_bytes
+        self.direct_routes: list[Route] = []
+
+    def add_direct_routes(self, routes: Sequence[Route]) -> None:
+        """Register ``routes`` first on the router and answer them ahead of FastAPI's stack."""
+        self.direct_routes.extend(routes)
+        self.router.routes[:0] = list(routes)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = DirectRoutes(super().build_middleware_stack(), self.direct_routes)
+        return RequestGuard(
+            stack, allowed_hosts=self._allowed_hosts, max_body_bytes=self._max_body_bytes
+        )
 
 
 def create_app(
@@ -121,11 +173,10 @@ def create_app(
                             "prediction server: the prediction log could not be drained on shutdown"
                         )
 
-    app = FastAPI(
-        title="lifelong", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan
+    app = _ServerApp(
+        allowed_hosts=allowed_hosts, max_body_bytes=max_body_bytes, lifespan=lifespan
     )
     app.state.metrics = metrics
-    app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts, max_body_bytes=max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
@@ -193,11 +244,7 @@ def create_app(
     endpoints = PredictionEndpoints(
         service, table, metrics, api_token=api_secret, max_json_depth=max_json_depth
     )
-    app.router.routes[:0] = [
-        Route("/v2/models/{name}/infer", endpoints.infer, methods=["POST"]),
-        Route("/v2/models/{name}/versions/{version}/infer", endpoints.infer, methods=["POST"]),
-        Route("/predict", endpoints.predict, methods=["POST"]),
-    ]
+    app.add_direct_routes(endpoints.routes())
 
     if admin is not None and admin_secret is not None:
         add_admin_routes(

@@ -1,10 +1,11 @@
 """The prediction endpoints as raw ASGI apps: OIP v2 ``infer`` and plain JSON ``/predict``.
 
 These two endpoints carry the traffic, so they skip FastAPI's request machinery (dependency
-resolution, ``Request`` and ``Response`` objects): each is a small ASGI callable mounted as a
-Starlette route, which reads the body (already capped, decompressed and Host-checked by
-:class:`~lifelong.serving.limits.RequestGuard`), parses it with orjson, checks the optional
-bearer token, answers through the routing table and sends one JSON reply. Errors keep the
+resolution, ``Request`` and ``Response`` objects, its middleware stack): each is a small ASGI
+callable on a Starlette route, which :class:`DirectRoutes` matches right after
+:class:`~lifelong.serving.limits.RequestGuard` (the body is already capped, decompressed and
+Host-checked). The endpoint parses the body with orjson, checks the optional bearer token,
+answers through the routing table and sends one JSON reply. Errors keep the
 shapes of the other routes: the Open Inference Protocol's ``{"error"}`` under ``/v2``,
 ``{"error", "field"}`` for ``/predict``; every answer carries ``X-Model-Version``.
 
@@ -32,14 +33,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pydantic
 
+from starlette.routing import Match, Route
+
 from lifelong.errors import NotFoundError, ValidationError
 from lifelong.serving.http import Reply, bearer_refusal, error_reply, json_reply, send_reply
-from lifelong.serving.limits import Receive, Scope, Send, load_json
+from lifelong.serving.limits import ASGIApp, Receive, Scope, Send, load_json
 from lifelong.serving.metrics import ServingMetrics
 from lifelong.serving.model import PredictionResult, ServedModel
 from lifelong.serving.oip import check_compatible, infer_response, json_labels, parse_infer_request
@@ -94,6 +97,39 @@ class Endpoint:
         await send_reply(send, reply)
 
 
+class DirectRoutes:
+    """ASGI middleware: requests that fully match one of ``routes`` are handled at once.
+
+    The routes stay registered on the app as well (listed in ``app.routes``; a wrong method
+    gets the app's 405), so this only answers them without the layers in between. Anything
+    else goes to ``app``.
+
+    Examples
+    --------
+    >>> async def missed(scope, receive, send):
+    ...     print("passed on")
+    >>> routes = [Route("/predict", Endpoint(lambda params, headers, body: None), methods=["POST"])]
+    >>> direct = DirectRoutes(missed, routes)
+    >>> import asyncio
+    >>> asyncio.run(direct({"type": "http", "method": "GET", "path": "/predict"}, None, None))
+    passed on
+    """
+
+    def __init__(self, app: ASGIApp, routes: Sequence[Route]) -> None:
+        self.app = app
+        self.routes = tuple(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for route in self.routes:
+                match, child = route.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child)
+                    await route.handle(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 class PredictionEndpoints:
     """The ``infer`` and ``/predict`` handlers of one server app.
 
@@ -128,6 +164,14 @@ class PredictionEndpoints:
         self._max_depth = max_json_depth
         self.infer = Endpoint(self.infer_reply)
         self.predict = Endpoint(self.predict_reply)
+
+    def routes(self) -> list[Route]:
+        """The Starlette routes of the prediction endpoints."""
+        return [
+            Route("/v2/models/{name}/infer", self.infer, methods=["POST"]),
+            Route("/v2/models/{name}/versions/{version}/infer", self.infer, methods=["POST"]),
+            Route("/predict", self.predict, methods=["POST"]),
+        ]
 
     def _model_label(self, name: str) -> str:
         return name if name in self._catalog.snapshot() else ""
@@ -231,4 +275,4 @@ def _answered(result: PredictionResult, content: dict[str, Any]) -> Reply:
     return json_reply(content, 200, ((b"x-model-version", result.version.encode("latin-1")),))
 
 
-__all__ = ["Endpoint", "PredictionEndpoints", "read_body", "request_headers"]
+__all__ = ["DirectRoutes", "Endpoint", "PredictionEndpoints", "read_body", "request_headers"]

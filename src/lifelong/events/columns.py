@@ -77,6 +77,8 @@ def _say(values: Sequence[Any], mask: np.ndarray, template: Callable[[Any], str]
 
 
 def _present(array: pa.Array) -> np.ndarray:
+    if not array.null_count:
+        return np.ones(len(array), dtype=bool)
     return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -107,6 +109,8 @@ def _first(found: list[Messages]) -> Messages:
 
 
 def _masked(values: np.ndarray, keep: np.ndarray, kind: pa.DataType) -> pa.Array:
+    if keep.all():
+        return pa.array(values, type=kind)
     return pa.array(values, type=kind, mask=~keep)
 
 
@@ -129,7 +133,7 @@ def _int(values: Sequence[Any], kinds: frozenset[type], spec: FieldSpec) -> tupl
     if float not in kinds:
         raw = pa.array(values, type=pa.int64())
         present = _present(raw)
-        integers = raw.fill_null(0).to_numpy(zero_copy_only=False)
+        integers = (raw.fill_null(0) if raw.null_count else raw).to_numpy(zero_copy_only=False)
         shown = _as_pandas_shows(values, kinds, not present.all())
         messages = _first(_bounds(shown, integers, present, spec))
         keep = present.copy()
@@ -221,6 +225,22 @@ def coerce_column(values: Sequence[Any], spec: FieldSpec) -> tuple[pa.Array, Mes
     return done if done is not None else _pandas(values, spec)
 
 
+def _empty_text(array: pa.Array) -> np.ndarray:
+    """Which values of a string array are ``''`` (nulls are not)."""
+    if pa.types.is_large_string(array.type) and array.buffers()[1] is not None:
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int64, count=len(array) + 1, offset=array.offset * 8)
+        return (np.diff(offsets) == 0) & _present(array)
+    return np.asarray(pc.equal(pc.utf8_length(array), 0).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _micros(times: pa.Array) -> np.ndarray:
+    """Microseconds since the epoch of a UTC timestamp array; nulls as the smallest value (never ahead)."""
+    values = times.cast(pa.int64())
+    if values.null_count:
+        values = values.fill_null(np.iinfo(np.int64).min)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def _specs(schema: EventSchema, names: Sequence[str]) -> dict[str, FieldSpec]:
     specs = dict(schema.fields)
     if EVENT_ID in names and EVENT_ID not in specs:
@@ -261,8 +281,7 @@ def check_columns(
             for position in _positions(missing):
                 mine.setdefault(position, f"{name}: {MISSING}")
         if name == EVENT_ID:
-            empty = pc.equal(pc.utf8_length(array), 0).fill_null(False).to_numpy(zero_copy_only=False)
-            for position in _positions(empty):
+            for position in _positions(_empty_text(array)):
                 mine.setdefault(position, f"{name}: expected a non-empty string, got ''")
         found.append(mine)
         arrays[name] = array
@@ -270,7 +289,7 @@ def check_columns(
         reference = utc(now) if now is not None else datetime.now(UTC)
         limit = pa.scalar(reference + schema.max_future, type=TIMESTAMP)
         times = arrays[EVENT_TIME]
-        ahead = pc.greater(times, limit).fill_null(False).to_numpy(zero_copy_only=False)
+        ahead = _micros(times) > limit.value
         found.append(
             {
                 position: f"{EVENT_TIME}: {pd.Timestamp(times[position].as_py()).isoformat()} "

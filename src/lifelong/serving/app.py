@@ -57,10 +57,10 @@ _NO_TELEMETRY: TelemetryConfig = {
 class _ServerApp(FastAPI):
     """FastAPI whose middleware stack starts with the request guard and the prediction routes.
 
-    Every request passes :class:`RequestGuard` first; the prediction endpoints (``direct``)
-    are answered right after it, everything else continues into the stack FastAPI builds
-    (exception handlers, router). The direct routes stay on the router too, which lists them
-    and answers a wrong method with 405.
+    Every request passes :class:`RequestGuard` first; the prediction endpoints
+    (``direct_routes``) are answered right after it, everything else continues into the stack
+    FastAPI builds (exception handlers, router). The direct routes stay on the router too,
+    which lists them and answers a wrong method with 405.
     """
 
     def __init__(

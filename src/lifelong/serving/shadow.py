@@ -218,21 +218,30 @@ class ShadowExecutor:
             log.warning("shadow: version %s failed on %d copies: %s", challenger.version, len(group), exc)
             return
         seconds = (time.perf_counter() - started) / len(group)
+        champion_labels = np.concatenate([task.champion.labels for task in group])
+        champion_scores = positive_scores(np.concatenate([task.champion.probabilities for task in group]))
+        router.compare(
+            challenger.version,
+            rows=len(champion_labels),
+            agreeing=int(np.count_nonzero(result.labels == champion_labels)),
+            score_gap=float(np.abs(positive_scores(result.probabilities) - champion_scores).sum()),
+        )
+        now = self._clock.now()
         offset = 0
         for task in group:
             rows = len(task.champion.labels)
-            labels = result.labels[offset : offset + rows]
-            proba = result.probabilities[offset : offset + rows]
-            offset += rows
-            agreeing = int(np.sum(labels == task.champion.labels))
-            gap = float(np.abs(positive_scores(proba) - task.champion.scores).sum())
             router.observe(challenger.version, error=False, seconds=seconds)
-            router.compare(challenger.version, rows=rows, agreeing=agreeing, score_gap=gap)
             if self._logger is not None:
                 answer = PredictionResult(
-                    challenger.model, challenger.version, task.champion.request_id, labels, proba, result.classes
+                    challenger.model,
+                    challenger.version,
+                    task.champion.request_id,
+                    result.labels[offset : offset + rows],
+                    result.probabilities[offset : offset + rows],
+                    result.classes,
                 )
-                self._logger.log(answer, task.inputs, event_time=self._clock.now())
+                self._logger.log(answer, task.inputs, event_time=now)
+            offset += rows
         self.answered += len(group)
 
 

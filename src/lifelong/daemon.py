@@ -276,7 +276,7 @@ class Daemon:
 
         serving = loop.pipeline.config.serving
         app = build_app(loop.pipeline.registry, loop.pipeline.store, admin_token=self.options.admin_token,
-                        api_token=self.options.api_token, allowed_hosts=("127.0.0.1", "localhost", serving.host))
+                        api_token=self.options.api_token, allowed_hosts=serving.host_allow_list())
         server = uvicorn.Server(uvicorn.Config(app, host=serving.host, port=serving.port, log_level="warning", lifespan="on", ws="none"))
         self._servers.append(server)
         if self._stop.is_set():

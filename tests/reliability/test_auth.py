@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 from pipeline_support import write_spec, write_stream
 from reliability_support import Record, Zygote, child_env, free_port, wait_ready
 
@@ -195,7 +197,9 @@ def test_lifelong_serve_binds_the_loopback_by_default(
 ) -> None:
     assert ServingConfig().host == "127.0.0.1"
     port = free_port()
-    spec = Path(str(pipeline.config.home)).parent / "lifelong.yaml"
+    spec = Path(str(pipeline.config.home)).parent / "served.yaml"
+    data = yaml.safe_load((spec.parent / "lifelong.yaml").read_text())
+    spec.write_text(yaml.safe_dump({**data, "serving": {"allowed_hosts": ["models.internal"]}}))
     prelude = "import sys\nfrom lifelong.cli import main\n"
     body = 'sys.argv = ["lifelong", "serve", "-c", args[0], "--port", args[1]]\nmain()\n'
     with Zygote(prelude, body, env=child_env(LIFELONG_ADMIN_TOKEN=ADMIN)) as zygote:
@@ -206,9 +210,14 @@ def test_lifelong_serve_binds_the_loopback_by_default(
             except AssertionError as exc:
                 raise AssertionError(f"{exc}: {zygote.child.output()}") from exc
             addresses = _listening(port)
+            hosts = {
+                name: httpx.get(f"http://127.0.0.1:{port}/v2/health/live", headers={"host": name}).status_code
+                for name in ("models.internal", "evil.example", "localhost")
+            }
         finally:
             zygote.kill_worker()
     assert addresses == {"0100007F"}, addresses  # 127.0.0.1 only: not 0.0.0.0, not ::
+    assert hosts == {"models.internal": 200, "evil.example": 400, "localhost": 200}  # serving.allowed_hosts
     reliability(
         "auth and exposure",
         admin_token="401/403 enforced",

@@ -227,7 +227,7 @@ def serve(
             deployment=pipeline.config.deployment,
             admin_token=os.environ.get("LIFELONG_ADMIN_TOKEN"),
             api_token=os.environ.get("LIFELONG_API_TOKEN"),
-            allowed_hosts=("127.0.0.1", "localhost", bind),
+            allowed_hosts=pipeline.config.serving.host_allow_list(bind),
         )
         run_uvicorn(app, host=bind, port=port or pipeline.config.serving.port)
 

@@ -32,6 +32,12 @@ class ServingConfig(Strict):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    allowed_hosts: tuple[str, ...] = ()
+    """Host header names accepted besides 127.0.0.1, localhost and the bind address."""
+
+    def host_allow_list(self, bind: str | None = None) -> tuple[str, ...]:
+        """The Host names the server accepts: the loopback names, the bind address, ``allowed_hosts``."""
+        return tuple(dict.fromkeys(("127.0.0.1", "localhost", bind or self.host, *self.allowed_hosts)))
 
 
 class PipelineConfig(Strict):

@@ -44,9 +44,9 @@ WHY_SLOWER = (
     "(consume and orjson only), lifelong's polling thread 3.1-3.4 us and its writer 1.3-1.8 us more; the broker "
     "(tansu, on the same cores) and librdkafka's threads get that much less CPU, so even `consume` returns later "
     "than in the raw loop. Reaching 0.8 needs the per-event Python work (parse, column building, checks) to move "
-    "out of the polling thread: a native decoder, or decoding in several processes; not done here. Redis is closer: "
-    "its raw loop is slower to begin with (redis-py parses each reply in Python), so lifelong's added work is a "
-    "smaller share."
+    "out of the polling thread: a native decoder, or decoding in several processes; not done here. On this shared "
+    "machine the ratios move from run to run (three full runs on 2026-12-02: Kafka 0.25, 0.29 and 0.74, Redis "
+    "0.64, 0.66 and 0.60), so each round's rate is kept in the JSON."
 )
 WHY_MEMORY = (
     "Why the memory goal is missed: the event store keeps a 64-bit hash and a file number per stored id "

@@ -245,4 +245,5 @@ def why(result: dict[str, Any]) -> str:
         )
     if not reasons:
         return ""
-    return "\n" + textwrap.fill("Why the missed goals are missed. " + " ".join(reasons), width=100) + "\n"
+    text = textwrap.fill("Why the missed goals are missed. " + " ".join(reasons), width=100)
+    return "\n" + text + "\n"

@@ -1,4 +1,4 @@
-"""The fast paths of the registry keep its guarantees: durable blobs, checked parents, exact records."""
+"""The registry's fast paths keep its guarantees: durable blobs, checked parents, exact records."""
 
 from __future__ import annotations
 
@@ -193,7 +193,10 @@ def test_records_read_back_equal_the_constructed_ones(
                 if field.name != "lineage"
             },
             lineage=Lineage(
-                **{field.name: getattr(found.lineage, field.name) for field in dataclasses.fields(Lineage)}
+                **{
+                    field.name: getattr(found.lineage, field.name)
+                    for field in dataclasses.fields(Lineage)
+                }
             ),
         )
         assert found == built and built == found

@@ -341,7 +341,7 @@ class ArtifactStore:
         return True
 
     def put_bytes(self, data: bytes) -> str:
-        """Store ``data``; return its sha256 (hex), once it is durable. Known content is not copied."""
+        """Store ``data``; return its sha256 (hex) once durable. Known content is not copied."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise ConfigError(f"data: expected bytes, got {type(data).__name__}")
         batch = _Batch()

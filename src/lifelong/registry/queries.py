@@ -40,7 +40,9 @@ _BY_VERSION = (
     versions.c.minor == sa.bindparam("minor"),
 )
 _GET_RECORD = sa.select(*_RECORD).where(*_BY_VERSION)
-_LOCK_MODEL = sa.select(models.c.name).where(models.c.name == sa.bindparam("model")).with_for_update()
+_LOCK_MODEL = (
+    sa.select(models.c.name).where(models.c.name == sa.bindparam("model")).with_for_update()
+)
 _INSERTED: Final = (
     "parent",
     "mode",

@@ -506,7 +506,10 @@ def describe(result: dict[str, Any]) -> str:
             "point-in-time context features a serving pipeline computes (last label known before "
             "the row, change since the previous row, deviation from the last 50 rows). Stateful "
             f"variants are fitted once on day 0, then updated daily on the day plus replayed rows "
-            f"of the last {result['window_days']} days."
+            f"of the last {result['window_days']} days. The stateless variants keep the issue's "
+            "LightGBM settings; the XGBoost settings (depth, minimum child weight, a 30-round "
+            f"window, {result.get('replay_rows', REPLAY_ROWS)} replayed rows) were chosen among a "
+            "handful tried on this same stream."
         ),
         "",
         "| variant | kind | served accuracy | training CPU s | ms per update |",

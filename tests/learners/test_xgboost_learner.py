@@ -251,3 +251,22 @@ def test_sampled_updates_do_not_depend_on_other_boosters_trained_meanwhile() -> 
     np.testing.assert_array_equal(interleaved.predict_proba(X), alone.predict_proba(X))
     other_seed = XGBoostLearner(**params, seed=1).fit(X, y).update(X2, y2)  # type: ignore[arg-type]
     assert not np.array_equal(other_seed.predict_proba(X), alone.predict_proba(X))
+
+
+def test_a_failed_update_after_a_drop_keeps_the_oldest_rounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = drifting_binary()
+    learner = XGBoostLearner(
+        n_estimators=6, update_estimators=2, max_trees=6, at_cap="drop_oldest", drop_rounds=2
+    ).fit(X, y)
+    before = learner.predict_proba(X)
+
+    def broken(self: xgb.Booster, *args: object, **kwargs: object) -> None:
+        raise xgb.core.XGBoostError("simulated failure")
+
+    monkeypatch.setattr(xgb.Booster, "update", broken)
+    with pytest.raises(TrainingError, match="simulated failure"):
+        learner.update(X, y)
+    assert (learner.num_rounds, learner.last_update_dropped) == (6, 0)
+    np.testing.assert_array_equal(learner.predict_proba(X), before)

@@ -235,9 +235,16 @@ class XGBoostLearner(Learner):
             self.last_update_refit = True
             return self
         label = np.searchsorted(self._classes, target).astype(np.int64)
-        if excess > 0:
-            self._drop_oldest(max(excess, self.drop_rounds))
-        self._continue(features, label, weight)
+        if excess <= 0:
+            self._continue(features, label, weight)
+            return self
+        before = self._booster  # slicing copies: the dropping leaves this booster untouched
+        self._drop_oldest(max(excess, self.drop_rounds))
+        try:
+            self._continue(features, label, weight)
+        except LifelongError:  # a failed update leaves the model as it was, oldest rounds too
+            self._booster, self.last_update_dropped = before, 0
+            raise
         return self
 
     def _drop_oldest(self, rounds: int) -> None:

@@ -79,3 +79,26 @@ def test_bundle_round_trip_predicts_the_same(tmp_path: Path) -> None:
         assert (a.predict_proba_frame(rows) == b.predict_proba_frame(rows)).all()
     finally:
         pipeline.close()
+
+
+def test_while_nothing_serves_the_same_model_retrained_stays_in_its_major(tmp_path: Path) -> None:
+    write_stream(tmp_path / "events.csv", days=3)
+    strict = {"metric": "roc_auc", "gates": [{"kind": "min_rows", "rows": 10**9}]}  # every challenger rejected
+    pipeline = Pipeline.open(load_config(write_spec(tmp_path, evaluation=strict)))
+    try:
+        run_replay(pipeline, step=timedelta(hours=12))
+        versions = pipeline.registry.versions("churn")
+        assert len(versions) >= 2 and pipeline.registry.alias_version("churn", "champion") is None
+        assert [v.version for v in versions] == [f"1.{minor}" for minor in range(len(versions))]
+        assert all(v.lineage.parent is None for v in versions)
+        assert [v.lineage.iteration.value for v in versions] == ["model"] + ["data"] * (len(versions) - 1)
+    finally:
+        pipeline.close()
+    changed = write_spec(tmp_path, evaluation=strict, model={"kind": "lightgbm", "n_estimators": 30, "num_leaves": 15})
+    pipeline = Pipeline.open(load_config(changed))
+    try:
+        now = pipeline.store.window("events")["event_time"].max().to_pydatetime() + timedelta(seconds=1)
+        outcome = Orchestrator(pipeline).update(now, Decision(True, "manual", "new architecture"))
+        assert isinstance(outcome, UpdateResult) and outcome.version == "2.0" and outcome.iteration == "model"
+    finally:
+        pipeline.close()

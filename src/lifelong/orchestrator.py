@@ -375,7 +375,8 @@ class Orchestrator:
         spec = self.pipeline.training_spec(model)
         trained, snapshot = prepared.trained, prepared.snapshot  # trained by the pipeline's executor
         iteration = trained.iteration
-        reference = self.bundle(champion) if champion is not None else None
+        base = champion if champion is not None else registry.latest(config.name)  # nothing serves: the last one tried
+        reference = self.bundle(base) if base is not None else None
         if reference is not None and reference.model_hash == spec.model_hash:
             iteration = Iteration.DATA  # same model on new data, stateless or not: a minor version
         lineage = Lineage(

@@ -30,11 +30,12 @@ def test_version_numbering_data_and_model_iterations(
     assert register("1.1") == "1.3"
     assert register("2.0") == "2.1"
     assert register(None, Iteration.MODEL) == "3.0"
+    assert register(None) == "3.1"  # the same model retrained from scratch, no parent: the latest MAJOR
     assert [v.version for v in registry.versions("churn")] == [
-        "1.0", "1.1", "1.2", "1.3", "2.0", "2.1", "3.0",
+        "1.0", "1.1", "1.2", "1.3", "2.0", "2.1", "3.0", "3.1",
     ]  # fmt: skip
     latest = registry.latest("churn")
-    assert latest is not None and latest.version == "3.0"
+    assert latest is not None and latest.version == "3.1"
     assert registry.models() == ["churn"]
     assert registry.versions("unknown") == []
     assert registry.latest("unknown") is None

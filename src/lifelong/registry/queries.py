@@ -195,6 +195,14 @@ def lock_model(conn: sa.Connection, model: str) -> None:
         conn.execute(_LOCK_MODEL, {"model": model}).one()
 
 
+def latest_major(conn: sa.Connection, model: str) -> int | None:
+    """The highest MAJOR of ``model``'s versions, or ``None`` when it has none."""
+    found = conn.execute(
+        sa.select(sa.func.max(versions.c.major)).where(versions.c.model == model)
+    ).scalar_one()
+    return None if found is None else int(found)
+
+
 def insert_version(
     conn: sa.Connection, model: str, major: int | None, values: dict[str, Any]
 ) -> ModelVersion:
@@ -355,6 +363,7 @@ __all__ = [
     "get_version",
     "history_moves",
     "insert_version",
+    "latest_major",
     "lineage_records",
     "lock_model",
     "missing",

@@ -36,6 +36,7 @@ from lifelong.registry.queries import (
     get_version,
     history_moves,
     insert_version,
+    latest_major,
     lineage_records,
     lock_model,
     move_alias,
@@ -158,8 +159,9 @@ class Registry:
         """Store ``artifact_dir`` and record a new version of ``model``.
 
         A data iteration with a parent keeps the parent's MAJOR and takes the next MINOR of
-        that MAJOR (1.0 → 1.1 → 1.2); a model iteration, or a version without a parent,
-        starts the next MAJOR at MINOR 0 (the first version is 1.0). ``evaluation`` and
+        that MAJOR (1.0 → 1.1 → 1.2); a data iteration without a parent (the same model
+        retrained from scratch while nothing serves) takes the next MINOR of the latest MAJOR;
+        a model iteration starts the next MAJOR at MINOR 0 (the first version is 1.0). ``evaluation`` and
         ``status`` are written in the same transaction (a report computed before registering
         is never lost to a crash).
 
@@ -198,7 +200,8 @@ class Registry:
             if not known_model:  # models, like versions, are never deleted
                 ensure_model(conn, model, now)
             lock_model(conn, model)
-            return insert_version(conn, model, major, {**values, "created_at": now})
+            chosen = latest_major(conn, model) if major is None and data_iteration and parent is None else major
+            return insert_version(conn, model, chosen, {**values, "created_at": now})
 
         created = self._db.run(write, write=True)
         self._remember(created)

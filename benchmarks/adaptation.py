@@ -210,6 +210,8 @@ def describe(result: dict[str, Any]) -> str:
         if ratio is not None and ratio < result.get("goal_ratio", GOAL_RATIO):
             misses.append(f"{name}: {ratio:.1f}x ARF's CPU throughput (goal {result.get('goal_ratio', GOAL_RATIO):.0f}x)")
     lines += ["", "Other lifelong policies (static, stateless-periodic) are listed among the peers in the JSON.", ""]
+    if result.get("note"):
+        lines += [f"Note: {result['note']}.", ""]
     if misses:
         lines += ["Goals missed:", "", *[f"- {miss}" for miss in misses], ""]
     else:
@@ -246,8 +248,9 @@ trails (the SEA streams), the loss is concentrated after each change, where ARF'
 reset single trees row by row while lifelong waits for the next update (every 250 to 500 rows),
 and in the noise of picking a window on 200 held-out rows. Throughput is bounded by per-update
 and per-batch work in the loop rather than by model fitting (see the shares below): for every
-challenger a content-addressed training snapshot, an artifact written, read back and verified,
-a registry version with its lineage, and a gate evaluation, plus per batch the source's schema
+challenger a content-addressed training snapshot written and read back, the bundle stored twice
+(by the executor and by the registry, each hashed and synced), a registry version with its
+lineage, and a gate evaluation, plus per batch the source's schema
 validation, the context features and the event store's append. On Weather, one row a day, the
 event store's daily partitions make every row its own Parquet file: each append of a batch
 writes 250 files, which dominates the run; queries no longer rescan them (the store caches the

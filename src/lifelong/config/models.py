@@ -44,6 +44,8 @@ class XGBoostConfig(Strict):
     n_estimators: int = Field(default=100, gt=0)
     update_estimators: int = Field(default=20, gt=0)
     max_trees: int = Field(default=1000, gt=0)
+    at_cap: Literal["refit", "drop_oldest"] = "refit"
+    drop_rounds: int = Field(default=1, ge=1)
     min_child_weight: float = Field(default=1.0, ge=0)
     subsample: float = Field(default=1.0, gt=0, le=1)
     colsample_bytree: float = Field(default=1.0, gt=0, le=1)

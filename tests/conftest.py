@@ -7,35 +7,16 @@ where it fails: CI must exercise the real thing.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from service_support import DATASETS, port_open, require
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-DATASETS = Path(
-    os.environ.get("LIFELONG_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
-)
 POSTGRES_ADMIN_URL = os.environ.get(
     "LIFELONG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip when ``condition`` is false, or fail under CI."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"required under CI: {reason}")
-    pytest.skip(reason)
-
-
-def port_open(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 @pytest.fixture

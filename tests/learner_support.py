@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-from conftest import require
+from service_support import require
 
 from lifelong.learners.river import RiverLearner
 from lifelong.registry.signing import Signer

@@ -19,35 +19,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+from service_support import port_open, require
 
 KAFKA_TEST_OPTIONS = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
 REDIS_URL = os.environ.get("LIFELONG_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip when ``condition`` is false, or fail under CI (as tests/conftest.py's ``require``)."""
-    import pytest
-
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"required under CI: {reason}")
-    pytest.skip(reason)
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def port_open(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 def tansu_binary() -> Path | None:

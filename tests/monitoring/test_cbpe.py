@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, roc_auc_score
 
-from conftest import require
+from service_support import require
 
 from lifelong.errors import ConfigError, DataError
 from lifelong.monitoring.cbpe import CBPE

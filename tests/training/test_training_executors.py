@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import require
+from service_support import require
 
 from lifelong.errors import ConfigError, TrainingError
 from lifelong.registry import ArtifactStore

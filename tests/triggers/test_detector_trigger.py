@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import DATASETS, require
+from service_support import DATASETS, require
 from pipeline_support import write_spec
 from pydantic import ValidationError
 from trigger_support import T0, trained_pipeline, write_shifting_stream

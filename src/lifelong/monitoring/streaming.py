@@ -56,7 +56,7 @@ class RiverDetector(DriftDetector):
         self._seen = 0
 
     def _build(self) -> Any:
-        raise NotImplementedError  # every subclass overrides it
+        raise TypeError(f"{type(self).__name__}: a RiverDetector subclass must build its River detector in _build")
 
     def _update(self, x: float) -> None:
         self._river.update(x)

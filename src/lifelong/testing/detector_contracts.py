@@ -41,19 +41,25 @@ def stationary_stream(detector: DriftDetector, *, seed: int = 11, n: int = 2000)
     return [rng.gauss(0.0, 1.0) for _ in range(n)]
 
 
+def _check(condition: object, message: str) -> None:
+    """Raise AssertionError with ``message`` unless ``condition`` holds (kept under ``python -O``)."""
+    if not condition:
+        raise AssertionError(message)
+
+
 def check_detects_abrupt_change(factory: DetectorFactory) -> None:
     """A large abrupt change is detected after it happens, within 300 values."""
     detector = factory()
     found = detector.update_many(abrupt_stream(detector))
     after = [index for index in found if index >= 500]
-    assert after and after[0] < 800, f"{detector!r}: expected a drift within 300 values of index 500, got detections at {found[:10]}"
+    _check(after and after[0] < 800, f"{detector!r}: expected a drift within 300 values of index 500, got detections at {found[:10]}")
 
 
 def check_quiet_on_a_stationary_stream(factory: DetectorFactory) -> None:
     """A stationary stream of 2,000 values raises at most one drift."""
     detector = factory()
     found = detector.update_many(stationary_stream(detector))
-    assert len(found) <= 1, f"{detector!r}: expected at most 1 false drift on a stationary stream, got {len(found)} at {found[:10]}"
+    _check(len(found) <= 1, f"{detector!r}: expected at most 1 false drift on a stationary stream, got {len(found)} at {found[:10]}")
 
 
 def check_counts_and_reset(factory: DetectorFactory) -> None:
@@ -61,12 +67,12 @@ def check_counts_and_reset(factory: DetectorFactory) -> None:
     detector = factory()
     stream = abrupt_stream(detector)
     first = detector.update_many(stream)
-    assert detector.n_seen == len(stream), f"{detector!r}: expected n_seen {len(stream)}, got {detector.n_seen}"
+    _check(detector.n_seen == len(stream), f"{detector!r}: expected n_seen {len(stream)}, got {detector.n_seen}")
     detector.reset()
-    assert detector.n_seen == 0, f"{detector!r}: expected n_seen 0 after reset, got {detector.n_seen}"
-    assert not detector.drift_detected, f"{detector!r}: expected no drift flagged right after reset"
+    _check(detector.n_seen == 0, f"{detector!r}: expected n_seen 0 after reset, got {detector.n_seen}")
+    _check(not detector.drift_detected, f"{detector!r}: expected no drift flagged right after reset")
     again = detector.update_many(stream)
-    assert again == first, f"{detector!r}: expected the same detections after reset, got {again[:5]} vs {first[:5]}"
+    _check(again == first, f"{detector!r}: expected the same detections after reset, got {again[:5]} vs {first[:5]}")
 
 
 def check_clone_is_unfed_with_same_params(factory: DetectorFactory) -> None:
@@ -75,9 +81,9 @@ def check_clone_is_unfed_with_same_params(factory: DetectorFactory) -> None:
     stream = abrupt_stream(detector)
     detector.update_many(stream[:300])
     copy = detector.clone()
-    assert type(copy) is type(detector) and copy.params() == detector.params(), f"{detector!r}: clone changed type or params: {copy!r}"
-    assert copy.n_seen == 0, f"{detector!r}: expected an unfed clone, got n_seen {copy.n_seen}"
-    assert copy.update_many(stream) == factory().update_many(stream), f"{detector!r}: a clone detected differently from a new detector"
+    _check(type(copy) is type(detector) and copy.params() == detector.params(), f"{detector!r}: clone changed type or params: {copy!r}")
+    _check(copy.n_seen == 0, f"{detector!r}: expected an unfed clone, got n_seen {copy.n_seen}")
+    _check(copy.update_many(stream) == factory().update_many(stream), f"{detector!r}: a clone detected differently from a new detector")
 
 
 def check_deterministic(factory: DetectorFactory) -> None:
@@ -85,7 +91,7 @@ def check_deterministic(factory: DetectorFactory) -> None:
     a, b = factory(), factory()
     stream = abrupt_stream(a, seed=3)
     first, second = a.update_many(stream), b.update_many(stream)
-    assert first == second, f"{a!r}: detected differently on the same stream: {first[:5]} vs {second[:5]}"
+    _check(first == second, f"{a!r}: detected differently on the same stream: {first[:5]} vs {second[:5]}")
 
 
 def check_refuses_bad_input(factory: DetectorFactory) -> None:
@@ -98,17 +104,17 @@ def check_refuses_bad_input(factory: DetectorFactory) -> None:
         try:
             detector.update(value)  # type: ignore[arg-type]
         except ValidationError as error:
-            assert "x:" in str(error), f"{detector!r}: expected the message to name 'x', got {error}"
+            _check("x:" in str(error), f"{detector!r}: expected the message to name 'x', got {error}")
         else:
             raise AssertionError(f"{detector!r}: accepted {value!r}; expected a ValidationError")
-    assert detector.n_seen == 0, f"{detector!r}: refused values were counted (n_seen {detector.n_seen})"
+    _check(detector.n_seen == 0, f"{detector!r}: refused values were counted (n_seen {detector.n_seen})")
 
 
 def check_params_rebuild(factory: DetectorFactory) -> None:
     """``params()`` are keyword arguments that rebuild an equal detector; an unknown one is refused."""
     detector = factory()
     rebuilt = type(detector)(**detector.params())
-    assert rebuilt.params() == detector.params(), f"{detector!r}: params() did not rebuild it, got {rebuilt!r}"
+    _check(rebuilt.params() == detector.params(), f"{detector!r}: params() did not rebuild it, got {rebuilt!r}")
     try:
         type(detector)(**detector.params(), no_such_parameter=1)  # type: ignore[call-arg]
     except (TypeError, ConfigError):

@@ -77,7 +77,10 @@ class IngestChild:
         return alive
 
     def terminate(self, timeout: float = 30.0) -> int:
-        """SIGTERM, then the exit code once the process has stored what it read."""
+        """SIGTERM once the process follows its source (its handler is installed), then its exit code."""
+        deadline = time.monotonic() + 60
+        while self.alive() and "(SIGTERM stops)" not in self.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout)
 

@@ -110,8 +110,10 @@ class DirectRoutes:
     ...     print("passed on")
     >>> routes = [Route("/predict", Endpoint(lambda params, headers, body: None), methods=["POST"])]
     >>> direct = DirectRoutes(missed, routes)
-    >>> import asyncio
-    >>> asyncio.run(direct({"type": "http", "method": "GET", "path": "/predict"}, None, None))
+    >>> import asyncio, threading  # a thread of its own: the caller may already run an event loop
+    >>> call = direct({"type": "http", "method": "GET", "path": "/predict"}, None, None)
+    >>> worker = threading.Thread(target=asyncio.run, args=(call,))
+    >>> worker.start(); worker.join()
     passed on
     """
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from lifelong.clock import utc
 from lifelong.errors import NotFoundError, RegistryError
 from lifelong.registry.codec import (
+    RECORD_COLUMNS,
     collector_paused,
     record_columns,
     version_from_row,
@@ -43,23 +44,8 @@ _GET_RECORD = sa.select(*_RECORD).where(*_BY_VERSION)
 _LOCK_MODEL = (
     sa.select(models.c.name).where(models.c.name == sa.bindparam("model")).with_for_update()
 )
-_INSERTED: Final = (
-    "parent",
-    "mode",
-    "iteration",
-    "snapshot",
-    "config_hash",
-    "code_version",
-    "git_commit",
-    "library_versions",
-    "trigger",
-    "metrics",
-    "evaluation",
-    "status",
-    "artifact_sha256",
-    "learner_kind",
-    "created_at",
-)
+_INSERTED: Final = tuple(name for name in RECORD_COLUMNS if name not in {"model", "major", "minor"})
+"""The columns an insert binds besides the model and the number it allocates."""
 
 
 def _insert_statement(*, next_major: bool, has_parent: bool, returning: bool) -> Any:

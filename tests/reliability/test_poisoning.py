@@ -1,15 +1,18 @@
-"""Label poisoning: one source flips its labels in a burst; it is rejected, flagged and held aside.
+"""Label poisoning: one source flips its labels in a burst; it is rejected, flagged and throttled.
 
 Three sources label a drifting stream (the concept flips on day 3 for everyone: real drift).
 Source ``c`` behaves for four days (the quiet phase), then flips nearly all its labels — 30% of
 the window's labels. The challenger trained on that window must be rejected by the
 ``label_quality`` gate (the champion stays), ``c`` must be flagged in the event store with its
-evidence, its later events held in the ``quarantined`` stream (none lost), and later updates must
-train without its rows. The same stream without the burst convicts nobody.
+evidence and throttled: about ``THROTTLE`` of its later events admitted (chosen by event id),
+the rest held in the ``quarantined`` stream (none lost), and later updates must train on its
+admitted rows only, a capped share of their windows. The same stream without the burst convicts
+nobody.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,15 +24,19 @@ from pipeline_support import write_spec, write_stream
 from reliability_support import Record
 
 from lifelong.config import load_config
+from lifelong.errors import ConfigError
+from lifelong.evaluation.poisoning import LabelQualityGate
+from lifelong.events import ParquetEventStore
 from lifelong.ingest import run_replay
 from lifelong.runtime import Pipeline
-from lifelong.sources.quarantine import FLAGS, HELD, SourceQuarantine
+from lifelong.sources.quarantine import EVENTS, FLAGS, HELD, SourceQuarantine, admission_key
 from lifelong.training import read_snapshot
 
 BURST_DAY = 4
+THROTTLE = 0.1
 GATES = [
     {"kind": "not_worse", "tolerance": 0.02},
-    {"kind": "label_quality", "source_column": "source"},
+    {"kind": "label_quality", "source_column": "source", "throttle": THROTTLE},
 ]
 
 
@@ -65,6 +72,7 @@ def _run(tmp_path: Path, *, poisoned: bool) -> tuple[list[Any], dict[str, Any]]:
         info = {
             "summary": summary,
             "quarantined": quarantine.quarantined(),
+            "status": quarantine.status(),
             "flags": pipeline.store.window(FLAGS),
             "held": pipeline.store.window(HELD),
             "events": pipeline.store.window("events", columns=["event_id", "event_time", "source"]),
@@ -85,37 +93,66 @@ def _gate(version: Any) -> dict[str, Any]:
     return next(g for g in version.evaluation["gates"] if g["gate"] == "label_quality")
 
 
-def test_poisoned_source_is_rejected_flagged_and_held(tmp_path: Path, reliability: Record) -> None:
+def _admitted(frame: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    return admission_key(frame["event_id"]) < THROTTLE
+
+
+def test_poisoned_source_is_rejected_flagged_and_throttled(tmp_path: Path, reliability: Record) -> None:
     versions, info = _run(tmp_path, poisoned=True)
     convicted = [v for v in versions if not _gate(v)["passed"]]
     assert len(convicted) == 1, [(v.version, _gate(v)["reason"]) for v in versions]
     bad = convicted[0]
     assert bad.status == "rejected" and "'c'" in _gate(bad)["reason"]
+    assert f"throttled to {THROTTLE:.0%}" in _gate(bad)["reason"]
     promoted = {change.to_version for change in info["history"]}
     assert bad.version not in promoted  # the champion stayed
-    # Trained on the burst: its snapshot holds c's flipped labels from the burst.
+    # Trained on the burst: its snapshot holds c's flipped labels, at c's natural share (a third).
     snapshot = info["snapshots"][bad.version]
-    assert (snapshot["source"] == "c").any()
+    share_before = float((snapshot["source"] == "c").mean())
+    assert 0.25 <= share_before <= 0.42, share_before
     verdict = next(s for s in _gate(bad)["values"]["sources"] if s["source"] == "c")
     assert verdict["flagged"] and verdict["p_history"] < 1e-3 and verdict["p_peers"] < 1e-3
-    # Flagged in the event store, with its evidence; later events held aside, none lost.
+    assert not verdict["already_flagged"]
+    # Flagged in the event store, with its evidence and its throttle.
     assert info["quarantined"] == {"c"}
     flags = info["flags"]
     assert list(flags["source"]) == ["c"] and list(flags["action"]) == ["quarantine"]
+    assert list(flags["throttle"]) == [THROTTLE]
     flagged_at = flags["event_time"].iloc[0]
     events, held = info["events"], info["held"]
-    assert len(held) > 0 and set(held["source"]) == {"c"}
+    [status] = info["status"]
+    assert status["source"] == "c" and status["throttle"] == THROTTLE and status["held"] == len(held)
+    # Throttled at ingest: c's later events are split by event id, admitted ones stored as events,
+    # the others held aside; nothing lost, nothing stored twice.
+    assert len(held) > 0 and set(held["source"]) == {"c"} and not _admitted(held).any()
     # Replay stores a batch (500 rows, under 17 hours) before stepping through its hours.
-    assert not (
-        (events["source"] == "c") & (events["event_time"] > flagged_at + pd.Timedelta(hours=17))
-    ).any()
-    assert len(events) + len(held) == info["total"] and events["event_id"].is_unique
-    # Later updates train without c.
+    after = events[(events["source"] == "c") & (events["event_time"] > flagged_at + pd.Timedelta(hours=17))]
+    assert len(after) > 0 and _admitted(after).all()
+    held_after = held[held["event_time"] > flagged_at + pd.Timedelta(hours=17)]
+    admitted_rate = len(after) / (len(after) + len(held_after))
+    # Binomial with n of about 800: 0.1 +- 0.011 (one standard deviation).
+    assert abs(admitted_rate - THROTTLE) <= 0.04, admitted_rate
+    assert len(events) + len(held) == info["total"]
+    assert events["event_id"].is_unique and held["event_id"].is_unique
+    assert not set(events["event_id"]) & set(held["event_id"])
+    # Later updates train on c's admitted rows only: a throttled share of their windows.
     later = [v for v in versions if v.created_at > bad.created_at]
     assert later, "no update after the conviction"
+    shares_after = []
     for version in later:
-        assert not (info["snapshots"][version.version]["source"] == "c").any()
-        assert _gate(version)["passed"]
+        rows = info["snapshots"][version.version]
+        mine = rows[rows["source"] == "c"]
+        assert _admitted(mine).all()
+        gate = _gate(version)
+        assert gate["passed"], gate["reason"]
+        throttled = gate["values"]["throttled"]["c"]
+        assert throttled["throttle"] == THROTTLE and "flagged before" in gate["reason"]
+        assert throttled["admitted_rows"] == len(mine)
+        assert throttled["admitted_share"] == pytest.approx(len(mine) / len(rows))
+        shares_after.append(len(mine) / len(rows))
+    # Unthrottled c would hold a third of each window; throttled, about 0.1/(2/3 + 0.1/3) = 5%.
+    assert max(shares_after) <= 0.09, shares_after
+    assert min(shares_after) > 0, shares_after  # throttled, not cut off
     promoted_after = [v.version for v in later if v.version in promoted]
     reliability(
         "poisoning: 30% flipped burst",
@@ -125,10 +162,63 @@ def test_poisoned_source_is_rejected_flagged_and_held(tmp_path: Path, reliabilit
         p_peers=f"{verdict['p_peers']:.1e}",
         disagreement=round(verdict["disagreement"], 3),
         peers=round(verdict["peer_disagreement"], 3),
+        throttle=THROTTLE,
+        admitted_rate=round(admitted_rate, 3),
+        share_before=round(share_before, 3),
+        share_after_max=round(max(shares_after), 3),
         held_events=len(held),
         lost=0,
         promoted_after=len(promoted_after),
     )
+
+
+def test_throttle_is_deterministic_and_release_returns_everything(tmp_path: Path) -> None:
+    store = ParquetEventStore(tmp_path / "store")
+    try:
+        quarantine = SourceQuarantine(store, column="source")
+        when = pd.Timestamp("2024-01-05", tz="UTC").to_pydatetime()
+        quarantine.flag("c", at=when, reason="test", evidence={}, throttle=0.25)
+        n = 2000
+        frame = pd.DataFrame(
+            {
+                "event_id": [f"e{i}" for i in range(n)],
+                "event_time": pd.date_range("2024-01-05", periods=n, freq="1min", tz="UTC"),
+                "source": np.where(np.arange(n) % 2 == 0, "c", "a"),
+            }
+        )
+        kept, held = quarantine.hold(EVENTS, frame)
+        store.append(EVENTS, kept)
+        c_rows = n // 2
+        assert set(kept.loc[kept["source"] == "a", "event_id"]) == set(frame.loc[frame["source"] == "a", "event_id"])
+        assert abs(held / c_rows - 0.75) <= 0.05, held  # binomial sd 0.014
+        # A re-delivery (after a crash) splits the same way: nothing new stored or held.
+        again, held_again = quarantine.hold(EVENTS, frame.sample(frac=1.0, random_state=1))
+        assert held_again == held and set(again["event_id"]) == set(kept["event_id"])
+        assert store.append(EVENTS, again).written == 0 and store.count(HELD) == held
+        assert len(quarantine.exclude(frame)) == len(kept)
+        # Other streams (labels, feedback) are never held.
+        assert quarantine.hold("feedback", frame) == (frame, 0)
+        assert quarantine.release("c", at=when + pd.Timedelta(hours=1), reason="reviewed") == held
+        assert quarantine.quarantined() == frozenset() and quarantine.status() == []
+        assert store.count(EVENTS) == n and len(quarantine.exclude(frame)) == n
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, 2, float("nan"), "0.1", True])
+def test_throttle_must_be_a_fraction(bad: Any) -> None:
+    with pytest.raises(ConfigError, match=r"throttle: expected .* in \[0, 1\), got"):
+        LabelQualityGate(source_column="source", throttle=bad)
+
+
+@pytest.mark.parametrize(("bad", "expected"), [(1.0, "less than 1"), (-0.1, "greater than or equal to 0"), ("x", "number")])
+def test_throttle_in_the_config_file(bad: Any, expected: str, tmp_path: Path) -> None:
+    spec = write_spec(
+        tmp_path,
+        evaluation={"metric": "roc_auc", "gates": [{"kind": "label_quality", "throttle": bad}]},
+    )
+    with pytest.raises(ConfigError, match=rf"evaluation\.gates\.0\.throttle: expected .*{expected}.*, got {re.escape(repr(bad))}"):
+        load_config(spec)
 
 
 def test_clean_stream_with_real_drift_convicts_nobody(tmp_path: Path, reliability: Record) -> None:

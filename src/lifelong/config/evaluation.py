@@ -137,10 +137,13 @@ class InvarianceGateConfig(Strict):
 
 
 class LabelQualityGateConfig(Strict):
-    """Reject a challenger trained on labels from a source that suddenly disagrees, and quarantine it.
+    """Reject a challenger trained on labels from a source that suddenly disagrees; flag and throttle it.
 
     Per source (the column ``source_column``), the labels' disagreement with the champion's
-    confident predictions is tested against the source's history and its peers.
+    confident predictions is tested against the source's history and its peers. A convicted
+    source is flagged: from then on only ``throttle`` of its events (chosen by a hash of the
+    event id) is admitted to training and evaluation; the others are held back in the store
+    until the flag is released (0 holds back every event of the source).
     """
 
     kind: Literal["label_quality"]
@@ -149,6 +152,7 @@ class LabelQualityGateConfig(Strict):
     alpha: float = Field(default=1e-3, gt=0, lt=1)
     min_rows: int = Field(default=30, gt=0)
     min_increase: float = Field(default=0.1, ge=0, lt=1)
+    throttle: float = Field(default=0.1, ge=0, lt=1)
 
 
 GateConfig = Annotated[

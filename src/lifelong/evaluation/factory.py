@@ -73,6 +73,7 @@ def build_gate(config: GateConfig) -> Gate:
             alpha=config.alpha,
             min_rows=config.min_rows,
             min_increase=config.min_increase,
+            throttle=config.throttle,
         )
     raise ConfigError(f"evaluation.gates.kind: expected a known gate, got {config!r}")
 

@@ -1,4 +1,4 @@
-"""Label poisoning: a source whose labels suddenly disagree with the champion gets quarantined.
+"""Label poisoning: a source whose labels suddenly disagree with the champion gets flagged and throttled.
 
 For each source in an update's training rows, the check counts how often its labels disagree
 with the champion's *confident* predictions (top probability at least ``confidence``). A
@@ -7,9 +7,12 @@ source is convicted when its disagreement is significantly higher, by Fisher's e
 count on the rows before the training window) and its peers (the other sources in the same
 window). Requiring both keeps real drift, which moves every source at once, from convicting
 anyone. A conviction fails the ``label_quality`` gate — the challenger trained on those labels
-is rejected and the champion stays — and quarantines the source
-(:class:`lifelong.sources.quarantine.SourceQuarantine`): ingest holds its new events aside and
-training leaves its rows out until someone releases it.
+is rejected and the champion stays — and flags the source
+(:class:`lifelong.sources.quarantine.SourceQuarantine`) with the gate's ``throttle``: from then
+on only that fraction of its events is admitted to training and evaluation; the rest are held
+back in the store until someone releases it. Its admitted rows are still judged at every update
+(the evidence for a review); a flagged source convicted again does not fail the gate, since its
+share is already capped, while a newly convicted one does.
 
 Examples
 --------
@@ -37,7 +40,7 @@ from scipy.stats import fisher_exact
 
 from lifelong.errors import ConfigError
 from lifelong.evaluation.gates import Comparison, Gate, GateResult
-from lifelong.sources.quarantine import SourceQuarantine
+from lifelong.sources.quarantine import SourceQuarantine, check_throttle
 
 if TYPE_CHECKING:
     from lifelong.evaluation.evaluator import EvaluationReport
@@ -59,6 +62,8 @@ class SourceVerdict:
     p_history: float | None
     p_peers: float | None
     flagged: bool
+    already_flagged: bool = False
+    throttle: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -152,7 +157,10 @@ class LabelQualityCheck:
 class LabelQualityGate(Gate):
     """The ``label_quality`` gate: its verdict comes from the training rows, see :class:`SourceScreen`.
 
-    On a comparison alone (no training rows were screened) it passes and says so.
+    On a comparison alone (no training rows were screened) it passes and says so. ``throttle``
+    is the fraction of a convicted source's later events admitted to training (0 holds back all);
+    the other parameters are those of :class:`LabelQualityCheck`, and ``confidence`` the top
+    probability that makes a champion's prediction count.
 
     Examples
     --------
@@ -171,6 +179,7 @@ class LabelQualityGate(Gate):
         alpha: float = 1e-3,
         min_rows: int = 30,
         min_increase: float = 0.1,
+        throttle: float = 0.1,
     ) -> None:
         if not 0.5 <= confidence < 1:
             raise ConfigError(f"confidence: expected a probability in [0.5, 1), got {confidence!r}")
@@ -178,6 +187,7 @@ class LabelQualityGate(Gate):
             raise ConfigError(f"source_column: expected a column name, got {source_column!r}")
         self.source_column = source_column
         self.confidence = confidence
+        self.throttle = check_throttle(throttle)
         self.check_ = LabelQualityCheck(alpha=alpha, min_rows=min_rows, min_increase=min_increase)
 
     def check(self, comparison: Comparison) -> GateResult:
@@ -189,7 +199,7 @@ class LabelQualityGate(Gate):
 
 
 class SourceScreen:
-    """The pipeline's hook: leaves quarantined sources out, and judges an update's training labels.
+    """The pipeline's hook: throttles flagged sources, and judges an update's training labels.
 
     Parameters
     ----------
@@ -204,7 +214,7 @@ class SourceScreen:
         self.quarantine = quarantine
 
     def exclude(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` without the rows of quarantined sources."""
+        """``frame`` without the held-back rows of flagged sources."""
         return self.quarantine.exclude(frame)
 
     def _disagreement(
@@ -230,7 +240,7 @@ class SourceScreen:
         label: str,
         now: datetime,
     ) -> EvaluationReport:
-        """Add the ``label_quality`` verdict to ``report``; quarantine convicted sources.
+        """Add the ``label_quality`` verdict to ``report``; flag and throttle convicted sources.
 
         ``champion`` is the serving bundle (None before the first version: nothing to judge
         against), ``train`` the challenger's training rows and ``before`` labeled rows older
@@ -248,15 +258,22 @@ class SourceScreen:
                 for s in set(past_sources.tolist())
             }
             sources, disagree = self._disagreement(champion, train, label)
-            verdicts = self.gate.check_.judge(sources, disagree, history)
-            convicted = [v for v in verdicts if v.flagged]
-            for verdict in convicted:
+            throttles = self.quarantine.throttles(before=now)  # flagged before this update
+            flagged_now = self.quarantine.throttles()
+            verdicts = [
+                replace(v, already_flagged=v.source in throttles, throttle=throttles.get(v.source))
+                for v in self.gate.check_.judge(sources, disagree, history)
+            ]
+            convicted = [v for v in verdicts if v.flagged and not v.already_flagged]
+            for verdict in (v for v in convicted if v.source not in flagged_now):
                 self.quarantine.flag(
                     verdict.source,
                     at=now,
                     reason=f"labels disagree with the champion on {verdict.disagreement:.0%} of confident rows",
                     evidence=verdict.to_dict(),
+                    throttle=self.gate.throttle,
                 )
+            throttled = _throttled(train, self.gate.source_column, throttles)
             if convicted:
                 names = ", ".join(repr(v.source) for v in convicted)
                 reason = (
@@ -266,18 +283,47 @@ class SourceScreen:
                         f"{v.peer_disagreement or 0:.0%})"
                         for v in convicted
                     )
-                    + "; quarantined"
+                    + f"; flagged and throttled to {self.gate.throttle:.0%} of its events"
                 )
             else:
                 reason = f"label quality: {len(verdicts)} sources consistent with their history and peers"
+            if throttled:
+                reason += "; flagged before: " + ", ".join(
+                    f"{source!r} throttled to {t['throttle']:.0%}, {t['admitted_rows']} rows admitted "
+                    f"({t['admitted_share']:.1%} of training)"
+                    for source, t in throttled.items()
+                )
             result = GateResult(
-                KIND, not convicted, reason, {"sources": [v.to_dict() for v in verdicts]}
+                KIND,
+                not convicted,
+                reason,
+                {"sources": [v.to_dict() for v in verdicts], "throttled": throttled},
             )
         gates = tuple(g for g in report.gates if g.gate != KIND) + (result,)
         if result.passed:
             return replace(report, gates=gates)
         failed = "; ".join(g.reason for g in gates if not g.passed)
         return replace(report, gates=gates, passed=False, reason=failed)
+
+
+def _throttled(
+    train: pd.DataFrame, column: str, throttles: Mapping[str, float]
+) -> dict[str, dict[str, Any]]:
+    """Per source flagged before this update: its throttle, and its rows and share of ``train``."""
+    if not throttles:
+        return {}
+    names = (
+        train[column].astype(str).to_numpy() if column in train.columns else np.array([], dtype=str)
+    )
+    out = {}
+    for source in sorted(throttles):
+        rows = int((names == source).sum())
+        out[source] = {
+            "throttle": throttles[source],
+            "admitted_rows": rows,
+            "admitted_share": rows / len(train) if len(train) else 0.0,
+        }
+    return out
 
 
 def screen_for(gates: tuple[Gate, ...], store: Any) -> SourceScreen | None:

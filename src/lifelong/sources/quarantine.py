@@ -1,10 +1,19 @@
-"""Quarantine of event sources whose labels cannot be trusted, kept in the event store.
+"""Flagged event sources: their labels are suspect, so only a throttled share of them trains.
 
-Every flag and release is an event of the stream ``source_flags`` (who, when, why, and the
-measured evidence), so the current state of a source is its latest event and the whole history
-stays auditable. While a source is quarantined, ingest holds its new events in the stream
-``quarantined`` instead of ``events`` (nothing is dropped) and training leaves its rows out;
-:meth:`SourceQuarantine.release` lifts the quarantine and moves the held events back.
+Every flag and release is an event of the stream ``source_flags`` (who, when, why, the measured
+evidence, and the ``throttle``: the fraction of the source's events still admitted), so the
+current state of a source is its latest event and the whole history stays auditable.
+
+While a source is flagged it is throttled, and nothing of it is lost. Each of its events is
+admitted or held back by a hash of its event id (the same answer at ingest, at training, after a
+crash and on a re-delivery), so about ``throttle`` of its events are admitted:
+
+- at ingest, its held-back events go to the stream ``quarantined`` instead of ``events``;
+- training and evaluation leave out its held-back rows already in ``events`` (those stored
+  before the flag);
+- :meth:`SourceQuarantine.release` lifts the flag and moves its held events back.
+
+A throttle of 0 holds back every event of the source (a full quarantine).
 
 Examples
 --------
@@ -14,9 +23,12 @@ Examples
 >>> store = ParquetEventStore(tempfile.mkdtemp())
 >>> quarantine = SourceQuarantine(store, column="source")
 >>> when = datetime(2024, 1, 5, tzinfo=timezone.utc)
->>> quarantine.flag("crowd-b", at=when, reason="labels disagree", evidence={"p_value": 1e-9})
->>> sorted(quarantine.quarantined())
-['crowd-b']
+>>> quarantine.flag("crowd-b", at=when, reason="labels disagree", evidence={"p_value": 1e-9}, throttle=0.1)
+>>> quarantine.throttles()
+{'crowd-b': 0.1}
+>>> events = pd.DataFrame({"event_id": [f"e{i}" for i in range(1000)], "source": "crowd-b"})
+>>> round(float(quarantine.admitted(events).mean()), 2)
+0.1
 >>> quarantine.release("crowd-b", at=when, reason="vendor fixed its tool")
 0
 >>> quarantine.quarantined()
@@ -26,12 +38,16 @@ frozenset()
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import uuid
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from lifelong.clock import utc
 from lifelong.errors import ConfigError
@@ -41,10 +57,37 @@ from lifelong.events.batch import EVENT_ID, EVENT_TIME
 FLAGS = "source_flags"
 HELD = "quarantined"
 EVENTS = "events"
+_SCALE = float(2**64)
+
+
+def check_throttle(throttle: float) -> float:
+    """``throttle`` when it is a fraction in [0, 1); a :class:`ConfigError` naming it otherwise."""
+    if (
+        isinstance(throttle, bool)
+        or not isinstance(throttle, int | float)
+        or not math.isfinite(throttle)
+        or not 0 <= throttle < 1
+    ):
+        raise ConfigError(
+            f"throttle: expected the fraction of a flagged source's events admitted, in [0, 1), got {throttle!r}"
+        )
+    return float(throttle)
+
+
+def admission_key(event_ids: pd.Series) -> NDArray[np.float64]:
+    """A uniform number in [0, 1) per event id, stable across processes (admitted when below the throttle)."""
+    return np.fromiter(
+        (
+            int.from_bytes(hashlib.blake2b(str(e).encode(), digest_size=8).digest(), "big") / _SCALE
+            for e in event_ids
+        ),
+        dtype=np.float64,
+        count=len(event_ids),
+    )
 
 
 class SourceQuarantine:
-    """Flags, releases and the set of quarantined sources of one event store.
+    """Flags, releases and throttles of the sources of one event store.
 
     Parameters
     ----------
@@ -62,22 +105,71 @@ class SourceQuarantine:
 
     def history(self) -> pd.DataFrame:
         """Every flag and release, oldest first."""
-        return self.store.window(FLAGS)
+        flags = self.store.window(FLAGS)
+        return flags.sort_values([EVENT_TIME, "sequence"], kind="stable") if len(flags) else flags
+
+    def _latest_flags(self, before: datetime | None = None) -> pd.DataFrame:
+        flags = self.history()
+        if before is not None and len(flags):
+            flags = flags[flags[EVENT_TIME] < pd.Timestamp(utc(before))]
+        if not len(flags):
+            return flags
+        latest = flags.groupby("source").tail(1)
+        return latest[latest["action"] == "quarantine"]
+
+    def throttles(self, *, before: datetime | None = None) -> dict[str, float]:
+        """Per flagged source, the fraction of its events admitted (flags without one: 0).
+
+        With ``before``, the sources that were flagged just before that time.
+        """
+        latest = self._latest_flags(before)
+        if not len(latest):
+            return {}
+        rates = latest["throttle"] if "throttle" in latest.columns else pd.Series(0.0, index=latest.index)
+        return {
+            str(source): float(rate) if pd.notna(rate) else 0.0
+            for source, rate in zip(latest["source"], rates, strict=True)
+        }
 
     def quarantined(self) -> frozenset[str]:
-        """The sources whose latest event is a flag."""
-        flags = self.history()
-        if not len(flags):
-            return frozenset()
-        latest = flags.sort_values([EVENT_TIME, "sequence"]).groupby("source").tail(1)
-        return frozenset(str(s) for s in latest.loc[latest["action"] == "quarantine", "source"])
+        """The flagged sources (their latest event is a flag)."""
+        return frozenset(self.throttles())
+
+    def status(self) -> list[dict[str, Any]]:
+        """Per flagged source: when, why, its throttle and how many of its events are held back."""
+        latest = self._latest_flags()
+        if not len(latest):
+            return []
+        throttles = self.throttles()
+        held = self.store.window(HELD)
+        counts = (
+            held[self.column].astype(str).value_counts()
+            if len(held) and self.column in held.columns
+            else pd.Series(dtype="int64")
+        )
+        return [
+            {
+                "source": str(row["source"]),
+                "flagged_at": row[EVENT_TIME].isoformat(),
+                "reason": str(row["reason"]),
+                "throttle": throttles[str(row["source"])],
+                "held": int(counts.get(str(row["source"]), 0)),
+            }
+            for _, row in latest.iterrows()
+        ]
 
     def _record(
-        self, source: str, action: str, at: datetime, reason: str, evidence: dict[str, Any]
+        self,
+        source: str,
+        action: str,
+        at: datetime,
+        reason: str,
+        evidence: dict[str, Any],
+        throttle: float,
     ) -> None:
         if not isinstance(source, str) or not source:
             raise ConfigError(f"source: expected a source name, got {source!r}")
-        sequence = len(self.history())
+        sequence = len(self.store.window(FLAGS))
         self.store.append(
             FLAGS,
             pd.DataFrame(
@@ -89,39 +181,63 @@ class SourceQuarantine:
                     "reason": [reason],
                     "evidence": [json.dumps(evidence, sort_keys=True, default=str)],
                     "sequence": [sequence],
+                    "throttle": [throttle],
                 }
             ),
         )
 
-    def flag(self, source: str, *, at: datetime, reason: str, evidence: dict[str, Any]) -> None:
-        """Quarantine ``source`` (recorded with the evidence that convicted it)."""
-        self._record(source, "quarantine", at, reason, evidence)
+    def flag(
+        self,
+        source: str,
+        *,
+        at: datetime,
+        reason: str,
+        evidence: dict[str, Any],
+        throttle: float = 0.0,
+    ) -> None:
+        """Flag ``source`` (with the evidence that convicted it); admit ``throttle`` of its events."""
+        self._record(source, "quarantine", at, reason, evidence, check_throttle(throttle))
 
     def release(self, source: str, *, at: datetime, reason: str) -> int:
-        """Lift the quarantine of ``source``; move its held events back. Returns how many."""
-        self._record(source, "release", at, reason, {})
+        """Clear the flag of ``source``; move its held events back. Returns how many."""
+        self._record(source, "release", at, reason, {}, 1.0)
         held = self.store.window(HELD)
         if not len(held) or self.column not in held.columns:
             return 0
         mine = held[held[self.column].astype(str) == source]
         return self.store.append(EVENTS, mine).written if len(mine) else 0
 
+    def _admitted(self, frame: pd.DataFrame, throttles: dict[str, float]) -> NDArray[np.bool_]:
+        admitted = np.ones(len(frame), dtype=bool)
+        if not throttles or self.column not in frame.columns or not len(frame):
+            return admitted
+        sources = frame[self.column].astype(str).to_numpy()
+        flagged = np.isin(sources, list(throttles))
+        if flagged.any():
+            rates = np.array([throttles[s] for s in sources[flagged]], dtype=np.float64)
+            admitted[flagged] = admission_key(frame[EVENT_ID][flagged]) < rates
+        return admitted
+
+    def admitted(self, frame: pd.DataFrame) -> NDArray[np.bool_]:
+        """Per row of ``frame``: True unless it is a held-back event of a flagged source."""
+        return self._admitted(frame, self.throttles())
+
     def exclude(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` without the rows of quarantined sources (training respects the quarantine)."""
-        blocked = self.quarantined()
-        if not blocked or self.column not in frame.columns:
+        """``frame`` without the held-back rows of flagged sources (training respects the throttle)."""
+        throttles = self.throttles()
+        if not throttles:
             return frame
-        return frame[~frame[self.column].astype(str).isin(blocked)]
+        return frame[self._admitted(frame, throttles)]
 
     def hold(self, stream: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-        """At ingest: store the events of quarantined sources under ``quarantined``; return the rest."""
-        blocked = self.quarantined() if stream == EVENTS else frozenset()
-        if not blocked or self.column not in frame.columns or not len(frame):
+        """At ingest: store held-back events of flagged sources under ``quarantined``; return the rest."""
+        throttles = self.throttles() if stream == EVENTS else {}
+        if not throttles or self.column not in frame.columns or not len(frame):
             return frame, 0
-        mask = frame[self.column].astype(str).isin(blocked)
-        if mask.any():
-            self.store.append(HELD, frame[mask])
-        return frame[~mask], int(mask.sum())
+        keep = self._admitted(frame, throttles)
+        if not keep.all():
+            self.store.append(HELD, frame[~keep])
+        return frame[keep], int((~keep).sum())
 
 
-__all__ = ["EVENTS", "FLAGS", "HELD", "SourceQuarantine"]
+__all__ = ["EVENTS", "FLAGS", "HELD", "SourceQuarantine", "admission_key", "check_throttle"]

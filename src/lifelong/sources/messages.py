@@ -9,10 +9,12 @@ in the future, a field of the wrong type, and a value whose type differs from th
 column (Parquet stores one type per column). Because the origin is part of a dead letter, the
 same bad message delivered twice is stored once, and two equal bad messages are both kept.
 
-The batch is built in Arrow (:func:`decode_table`): every message is parsed with orjson, each
-field becomes one Arrow array, and the schema is checked on those arrays
-(:func:`lifelong.events.columns.check_columns`); :func:`decode_messages` gives the same
-batch as a pandas frame.
+The batch is built in Arrow (:func:`decode_table`). A batch of valid events is parsed whole by
+Arrow's C++ JSON reader (:mod:`lifelong.sources.native_json`); any other batch message by
+message (:func:`decode_each`): every message is parsed with orjson, each field becomes one
+Arrow array, and the schema is checked on those arrays
+(:func:`lifelong.events.columns.check_columns`). :func:`decode_messages` gives the same batch
+as a pandas frame.
 
 Examples
 --------
@@ -47,6 +49,7 @@ from lifelong.events.batch import EVENT_ID, EVENT_TIME, DeadLetter, frame_from_t
 from lifelong.events.columns import TIMESTAMP, check_columns
 from lifelong.events.payload import show
 from lifelong.events.schema import EventSchema
+from lifelong.sources.native_json import read_clean_batch
 
 _NO_SCHEMA = EventSchema({})
 _CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
@@ -152,8 +155,11 @@ def _mixed(name: str, values: Sequence[Any]) -> dict[int, str]:
         if kind != usual
     }
     if not problems:  # one type, yet not storable (integers beyond 64 bits): name each value
-        for index, value in present:
+        for index, _ in present:
+            value = values[index]
             try:
+                if isinstance(value, int) and not -(2**63) <= value < 2**63:
+                    raise OverflowError(value)  # alone it would be uint64; beside others it cannot be stored
                 pa.array([value])
             except _CONVERSION_ERRORS:
                 problems[index] = f"{name}: expected a value Parquet can store, got {show(value)}"
@@ -175,6 +181,31 @@ def decode_table(
     now: datetime | None = None,
 ) -> tuple[pa.Table, list[DeadLetter]]:
     """Parse and check raw messages; return the valid events as Arrow and a dead letter per bad one.
+
+    A batch of valid events is parsed whole by Arrow's JSON reader
+    (:func:`lifelong.sources.native_json.read_clean_batch`); any other batch goes message by
+    message (:func:`decode_each`), so that each bad message gets its dead letter. The
+    parameters are those of :func:`decode_each`.
+    """
+    if len(values) != len(origins):
+        raise ConfigError(f"origins: expected {len(values)} origins, one per message, got {len(origins)}")
+    clean = read_clean_batch(values, schema if schema is not None else _NO_SCHEMA, id_field=id_field, time_field=time_field, now=now)
+    if clean is not None:
+        return clean, []
+    return decode_each(values, origins, schema, stream=stream, id_field=id_field, time_field=time_field, now=now)
+
+
+def decode_each(
+    values: Sequence[Value],
+    origins: Sequence[str],
+    schema: EventSchema | None,
+    *,
+    stream: str,
+    id_field: str = EVENT_ID,
+    time_field: str = EVENT_TIME,
+    now: datetime | None = None,
+) -> tuple[pa.Table, list[DeadLetter]]:
+    """Parse and check raw messages one by one; the valid events as Arrow and a dead letter per bad one.
 
     Parameters
     ----------
@@ -256,4 +287,4 @@ def decode_messages(
     return frame_from_table(table), letters
 
 
-__all__ = ["decode_messages", "decode_table"]
+__all__ = ["decode_each", "decode_messages", "decode_table"]

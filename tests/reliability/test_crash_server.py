@@ -180,6 +180,11 @@ def _crash_loop(
             final.proc.terminate()  # graceful: uvicorn drains, then re-raises SIGTERM
             assert final.finish(30) in (0, -15), final.output()
             assert "Application shutdown complete" in final.output()
+            # The registry after the kills: one champion, the last move's, and every artifact verified.
+            history = registry.alias_history("churn", "champion")
+            assert registry.alias_version("churn", "champion") == history[-1].to_version
+            for number, version in enumerate(versions):
+                registry.load_artifact("churn", version, tmp_path / "verified" / str(number))
     finally:
         stop.set()
         registry.close()
@@ -228,4 +233,5 @@ def test_server_restarts_with_the_last_champion(
 @pytest.mark.soak
 def test_server_survives_many_kills(prepared: Path, tmp_path: Path, reliability: Record) -> None:
     result = _crash_loop(prepared, tmp_path, kills=22, seed=22, real_process_every=2)
+    assert result["kills"] >= 20
     reliability("crash: server kill -9", **result)

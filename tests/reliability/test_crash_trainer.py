@@ -28,6 +28,7 @@ from pipeline_support import write_spec, write_stream
 from reliability_support import STEP, Record, Zygote, copy_home
 
 from lifelong.config import load_config
+from lifelong.events import ParquetEventStore
 from lifelong.ingest import ingest_once
 from lifelong.registry import Registry
 from lifelong.runtime import Pipeline
@@ -77,10 +78,14 @@ def _summary(project: Path) -> dict[str, Any]:
         for number, version in enumerate(versions):  # every artifact complete and verified
             registry.load_artifact("churn", version.version, project / "check" / str(number))
     shutil.rmtree(project / "check", ignore_errors=True)
+    with ParquetEventStore(config.home / "events") as store:  # the loop's writes leave events alone
+        events = store.window("events", columns=["event_id"])["event_id"]
     triggers = [(v.lineage.trigger["at"], v.lineage.trigger.get("challenger")) for v in versions]
     return {
         "versions": [(v.version, v.parent, v.lineage.trigger["at"], v.status) for v in versions],
         "champion": champion,
+        "events": len(events),
+        "events_unique": bool(events.is_unique),
         "promotions": [change.to_version for change in history],
         "repeated_triggers": len(triggers) - len(set(triggers)),
         "half_done": [
@@ -125,10 +130,12 @@ def reference(
     elapsed = time.monotonic() - started
     summary = _summary(project)
     assert len(summary["versions"]) >= 4 and summary["champion"] is not None
+    assert summary["events_unique"] and summary["events"] == len(pd.read_csv(project / "events.csv", usecols=["id"]))
     return summary, elapsed
 
 
 def _check(summary: dict[str, Any], expected: dict[str, Any]) -> None:
+    assert summary["events_unique"] and summary["events"] == expected["events"]
     assert summary["repeated_triggers"] == 0
     assert summary["half_done"] == []
     assert summary["versions"] == expected["versions"]
@@ -193,6 +200,7 @@ def test_trainer_survives_many_random_kills(
     reliability: Record,
 ) -> None:
     result = _random_kills(prepared, tmp_path, zygote, reference, kills=24, seed=12)
+    assert result["kills"] >= 20
     reliability("crash: trainer kill -9", **result)
 
 

@@ -370,3 +370,69 @@ def test_closed_store_refuses_queries(tmp_path: Path, events: EventsFactory) -> 
     store.close()
     with pytest.raises(ValidationError, match="closed"):
         store.window("clicks")
+
+
+def _partitions(store: ParquetEventStore, stream: str = "clicks") -> list[str]:
+    return sorted(path.name for path in (store.root / stream).iterdir() if path.is_dir())
+
+
+def _daily(start: str, count: int, prefix: str = "e") -> tuple[list[str], list[str]]:
+    days = pd.date_range(start, periods=count, freq="D")
+    return [f"{prefix}{i:04d}" for i in range(count)], [day.strftime("%Y-%m-%d 12:00") for day in days]
+
+
+def test_one_event_a_day_gets_yearly_partitions_not_a_file_per_event(
+    store: ParquetEventStore, events: EventsFactory
+) -> None:
+    ids, times = _daily("2023-11-01", 250)
+    store.append("clicks", events(ids, times, x=[float(i) for i in range(250)]))
+    assert _partitions(store) == ["year=2023", "year=2024"]
+    assert len(_data_files(store.root / "clicks")) == 2
+    more_ids, more_times = _daily("2024-07-08", 5, prefix="f")
+    store.append("clicks", events(more_ids, more_times))  # a small later append keeps the period
+    assert _partitions(store) == ["year=2023", "year=2024"]
+    assert store.count("clicks") == 255
+    window = store.window("clicks", _at("2023-12-30"), _at("2024-01-03"))
+    assert window["event_id"].tolist() == ["e0059", "e0060", "e0061", "e0062"]
+    assert store.count("clicks", _at("2024-07-08"), _at("2024-07-10")) == 2  # pruned to year=2024
+    assert store.append("clicks", events(ids[:3], times[:3])).duplicates == 3
+    assert store.compact("clicks") == 2  # the two files of year=2024 merged
+    assert store.count("clicks") == 255
+
+
+def test_hourly_events_get_monthly_partitions_and_a_fixed_period_wins(
+    tmp_path: Path, events: EventsFactory
+) -> None:
+    times = [stamp.strftime("%Y-%m-%d %H:%M") for stamp in pd.date_range("2024-01-30", periods=120, freq="h")]
+    ids = [f"h{i}" for i in range(120)]
+    with ParquetEventStore(tmp_path / "auto", fsync=False) as auto:
+        auto.append("clicks", events(ids, times))
+        assert _partitions(auto) == ["month=2024-01", "month=2024-02"]
+        assert auto.window("clicks", _at("2024-01-31 23:00"), _at("2024-02-01 01:00"))["event_id"].tolist() == ["h47", "h48"]
+    with ParquetEventStore(tmp_path / "daily", fsync=False, partition="day") as daily:
+        daily.append("clicks", events(ids, times))
+        assert _partitions(daily) == ["date=2024-01-30", "date=2024-01-31", "date=2024-02-01", "date=2024-02-02", "date=2024-02-03"]
+    with pytest.raises(ValidationError, match="partition: expected one of auto, day, month, year, got 'week'"):
+        ParquetEventStore(tmp_path / "bad", partition="week")  # type: ignore[arg-type]
+
+
+def test_a_store_with_daily_partitions_keeps_them(tmp_path: Path, events: EventsFactory) -> None:
+    root = tmp_path / "events"
+    with ParquetEventStore(root, fsync=False) as old:
+        old.append("clicks", events(["a", "b"], ["2020-01-01", "2020-01-02"]))
+    ids, times = _daily("2020-01-03", 250)
+    with ParquetEventStore(root, fsync=False) as reopened:  # a sparse append to an old layout
+        reopened.append("clicks", events(ids, times))
+        assert all(name.startswith("date=") for name in _partitions(reopened))
+        assert len(_partitions(reopened)) == 252
+        assert reopened.window("clicks", end=_at("2020-01-04"))["event_id"].tolist() == ["a", "b", "e0000"]
+
+
+def test_partition_listing_keys_each_period_by_its_last_day(tmp_path: Path, events: EventsFactory) -> None:
+    from datetime import date
+
+    from lifelong.events.partitions import list_partitions
+
+    with ParquetEventStore(tmp_path / "events", fsync=False, partition="month") as store:
+        store.append("clicks", events(["a", "b"], ["2024-02-03", "2024-03-30"]))
+        assert sorted(list_partitions(store.root / "clicks")) == [date(2024, 2, 29), date(2024, 3, 31)]

@@ -1,4 +1,4 @@
-"""The embedded event store: Parquet files in date partitions, queried with DuckDB.
+"""The embedded event store: Parquet files in time partitions, queried with DuckDB.
 
 Examples
 --------
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import duckdb
 import numpy as np
@@ -52,15 +52,20 @@ from lifelong.events.normalize import (
     to_arrow,
 )
 from lifelong.events.partitions import (
+    PERIODS,
     READ_LOCK,
     WRITE_LOCK,
+    Period,
+    choose_period,
     file_lock,
     finish_compaction,
     list_files,
     list_partitions,
     partition_name,
+    partition_starts,
     stream_files,
     stream_paths,
+    stream_period,
     write_journal,
     write_part,
     write_temporary,
@@ -102,8 +107,9 @@ class ParquetEventStore(EventStore):
     Parameters
     ----------
     root
-        Folder of the store; one sub-folder per stream, in date partitions
-        ``<stream>/date=YYYY-MM-DD/part-<uuid>.parquet`` (UTC days of ``event_time``).
+        Folder of the store; one sub-folder per stream, in time partitions of ``event_time``
+        (UTC): ``<stream>/date=YYYY-MM-DD/``, ``month=YYYY-MM/`` or ``year=YYYY/``, each
+        holding ``part-<uuid>.parquet`` files (see :mod:`lifelong.events.partitions`).
     fsync
         Flush each file to disk before it becomes visible (survives a power loss).
     clock
@@ -111,6 +117,11 @@ class ParquetEventStore(EventStore):
     read_cache_bytes
         Bound of the cache of data files read (and written) for queries; 0 keeps none (a
         process that only appends, such as ``lifelong ingest``, so memory stays flat).
+    partition
+        Period of a new stream's partitions: ``"auto"`` (the default) picks it from the
+        event rate of the stream's first append (a day, unless that would write fewer than
+        100 rows per file: one event a day gets yearly partitions); ``"day"``, ``"month"``
+        or ``"year"`` fix it. A stream that already has partitions keeps their period.
 
     Notes
     -----
@@ -132,7 +143,12 @@ class ParquetEventStore(EventStore):
         fsync: bool = True,
         clock: Clock | None = None,
         read_cache_bytes: int = DEFAULT_MAX_BYTES,
+        partition: Literal["auto", "day", "month", "year"] = "auto",
     ) -> None:
+        if partition != "auto" and partition not in PERIODS:
+            raise ValidationError(f"partition: expected one of auto, {', '.join(PERIODS)}, got {partition!r}")
+        self._partition = partition
+        self._periods: dict[str, Period] = {}
         self._root = Path(root)
         self._root.mkdir(parents=True, exist_ok=True)
         self._fsync = fsync
@@ -191,15 +207,28 @@ class ParquetEventStore(EventStore):
         with file_lock(directory / WRITE_LOCK):
             index = self._known_ids(directory, id_column)
             fresh = first & ~self._stored(index, ids, hashes, id_column)
-            for day in np.unique(days[fresh]):
-                selected = fresh & (days == day)
-                partition = directory / partition_name(day.astype(object))
+            period = self._period(directory, days[fresh])
+            starts = partition_starts(days, period)
+            for start in np.unique(starts[fresh]):
+                selected = fresh & (starts == start)
+                partition = directory / partition_name(start.astype(object), period)
                 part = table.filter(pa.array(selected))
                 path = write_part(part, partition, fsync=self._fsync)
                 self._files.put(path, part)  # what a query reads back from the new file
                 index.add(hashes[selected], str(path))
         written = int(fresh.sum())
         return AppendResult(written=written, duplicates=total - written)
+
+    def _period(self, directory: Path, days: np.ndarray) -> Period:
+        """The partition period of the stream under ``directory``; call while holding its write lock."""
+        key = str(directory)
+        period = self._periods.get(key)
+        if period is None or not directory.is_dir():
+            found = stream_period(directory)
+            if found is None:
+                found = choose_period(days) if self._partition == "auto" else self._partition
+            period = self._periods[key] = found
+        return period
 
     @staticmethod
     def _stored(index: IdIndex, ids: list[str], hashes: np.ndarray, id_column: str) -> np.ndarray:

@@ -1,8 +1,11 @@
-"""On-disk layout of the Parquet event store: date partitions, listings, locks, atomic files.
+"""On-disk layout of the Parquet event store: time partitions, listings, locks, atomic files.
 
-Each stream is a folder of hive-style date partitions::
+Each stream is a folder of hive-style time partitions of one period: a day, a month or a year
+of ``event_time`` (UTC)::
 
-    root/<stream>/date=YYYY-MM-DD/part-<uuid>.parquet
+    root/<stream>/date=YYYY-MM-DD/part-<uuid>.parquet     (day)
+    root/<stream>/month=YYYY-MM/part-<uuid>.parquet       (month)
+    root/<stream>/year=YYYY/part-<uuid>.parquet           (year)
     root/<stream>/.write.lock      exclusive while appending or compacting
     root/<stream>/.read.lock       shared while reading, exclusive while files are deleted
 
@@ -11,15 +14,24 @@ Compaction writes a journal (``_compact.json``: the merged file and the files it
 before renaming the merged file into place; a listing that finds a journal whose merged file
 exists leaves the replaced files out, so a crash in the middle never shows a row twice.
 
+The period suits the stream's event rate (:func:`choose_period`): a stream with one event a
+day would otherwise write one file per event. A stream keeps the period of the partitions it
+already has (:func:`stream_period`), so stores written with daily partitions read and grow as
+before.
+
 Examples
 --------
 >>> from datetime import date
 >>> partition_name(date(2024, 1, 31))
 'date=2024-01-31'
+>>> partition_name(date(2024, 1, 31), "month"), partition_name(date(2024, 1, 31), "year")
+('month=2024-01', 'year=2024')
 >>> partition_day("date=2024-01-31")
 datetime.date(2024, 1, 31)
->>> partition_day("date=oops") is None
-True
+>>> partition_span("month=2024-02")
+(datetime.date(2024, 2, 1), datetime.date(2024, 2, 29))
+>>> partition_day("date=oops") is None, partition_span("year=24") is None
+(True, True)
 """
 
 from __future__ import annotations
@@ -30,9 +42,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -43,20 +57,102 @@ JOURNAL = "_compact.json"
 WRITE_LOCK = ".write.lock"
 READ_LOCK = ".read.lock"
 
+Period = Literal["day", "month", "year"]
+PERIODS: tuple[Period, ...] = ("day", "month", "year")
+_PREFIX: dict[Period, str] = {"day": "date=", "month": "month=", "year": "year="}
+_UNIT: dict[Period, str] = {"day": "D", "month": "M", "year": "Y"}
+_DAYS: dict[Period, float] = {"day": 1.0, "month": 30.44, "year": 365.25}
+ROWS_PER_FILE = 100  # a coarser period is chosen while an append would write fewer rows per file
 
-def partition_name(day: date) -> str:
-    """Folder name of the partition holding the events of ``day`` (UTC)."""
+
+def partition_name(day: date, period: Period = "day") -> str:
+    """Folder name of the ``period`` partition holding the events of ``day`` (UTC)."""
+    if period == "month":
+        return f"month={day.year:04d}-{day.month:02d}"
+    if period == "year":
+        return f"year={day.year:04d}"
     return f"date={day.isoformat()}"
 
 
-def partition_day(name: str) -> date | None:
-    """The day of a partition folder name, or None when ``name`` is not one."""
-    if not name.startswith("date="):
+def _period_of(name: str) -> Period | None:
+    for period, prefix in _PREFIX.items():
+        if name.startswith(prefix):
+            return period
+    return None
+
+
+def partition_span(name: str) -> tuple[date, date] | None:
+    """First and last day of a partition folder name, or None when ``name`` is not one."""
+    period = _period_of(name)
+    if period is None:
         return None
+    text = name[len(_PREFIX[period]) :]
     try:
-        return date.fromisoformat(name[5:])
+        if period == "day":
+            day = date.fromisoformat(text)
+            return day, day
+        if period == "month":
+            if len(text) != 7 or text[4] != "-":
+                return None
+            first = date(int(text[:4]), int(text[5:]), 1)
+            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+            return first, following - timedelta(days=1)
+        if len(text) != 4 or not text.isdigit():
+            return None
+        return date(int(text), 1, 1), date(int(text), 12, 31)
     except ValueError:
         return None
+
+
+def partition_day(name: str) -> date | None:
+    """The last day a partition folder name covers (its day, for daily ones), or None."""
+    span = partition_span(name)
+    return None if span is None else span[1]
+
+
+def choose_period(days: np.ndarray) -> Period:
+    """The period for a stream whose first append holds events of ``days`` (``datetime64[D]``).
+
+    The finest period at which the append's rate of events fills a file with
+    ``ROWS_PER_FILE`` rows. Daily partitions unless the append is large enough to measure a
+    rate (``ROWS_PER_FILE`` rows or more, over more than one day): a stream fed a few events
+    at a time keeps them.
+
+    Examples
+    --------
+    >>> hourly = np.arange(0, 250, dtype="int64").astype("datetime64[h]").astype("datetime64[D]")
+    >>> daily = np.arange(0, 250, dtype="int64").astype("datetime64[D]")
+    >>> choose_period(hourly), choose_period(daily), choose_period(daily[:1])
+    ('month', 'year', 'day')
+    """
+    if len(days) < ROWS_PER_FILE:
+        return "day"
+    span = int((days.max() - days.min()).astype("int64")) + 1
+    if span <= 1:
+        return "day"
+    rate = len(days) / span
+    for period in PERIODS:
+        if rate * _DAYS[period] >= ROWS_PER_FILE:
+            return period
+    return "year"
+
+
+def partition_starts(days: np.ndarray, period: Period) -> np.ndarray:
+    """The first day of the ``period`` partition of each of ``days`` (``datetime64[D]``)."""
+    return days.astype(f"datetime64[{_UNIT[period]}]").astype("datetime64[D]")
+
+
+def stream_period(stream_dir: Path) -> Period | None:
+    """The period of the partitions a stream already has (the first one found), or None."""
+    try:
+        entries = list(os.scandir(stream_dir))
+    except FileNotFoundError:
+        return None
+    for entry in entries:
+        period = _period_of(entry.name)
+        if period is not None and partition_span(entry.name) is not None and entry.is_dir():
+            return period
+    return None
 
 
 def _is_part(name: str) -> bool:
@@ -64,7 +160,7 @@ def _is_part(name: str) -> bool:
 
 
 def list_partitions(stream_dir: Path) -> dict[date, Path]:
-    """Partition folders of a stream by day; empty when the stream does not exist."""
+    """Partition folders of a stream by the last day each covers; empty when the stream does not exist."""
     try:
         entries = list(os.scandir(stream_dir))
     except FileNotFoundError:
@@ -122,7 +218,7 @@ def stream_paths(stream_dir: Path) -> set[str]:
 def stream_files(
     stream_dir: Path, first: date | None = None, last: date | None = None
 ) -> list[Path]:
-    """Data files of a stream whose partition day lies in ``[first, last]`` (None: open)."""
+    """Data files of a stream whose partition overlaps the days ``[first, last]`` (None: open)."""
     try:
         entries = list(os.scandir(stream_dir))
     except FileNotFoundError:
@@ -130,13 +226,16 @@ def stream_files(
     low = partition_name(first) if first is not None else None
     high = partition_name(last) if last is not None else None
     selected: list[tuple[date, str]] = []
-    for entry in entries:  # ISO dates sort as text: compare names before parsing any
+    for entry in entries:
         name = entry.name
-        if (low is not None and name < low) or (high is not None and name > high):
+        if name.startswith("date="):  # ISO dates sort as text: compare names before parsing any
+            if (low is not None and name < low) or (high is not None and name > high):
+                continue
+        span = partition_span(name)
+        if span is None or (first is not None and span[1] < first) or (last is not None and span[0] > last):
             continue
-        day = partition_day(name)
-        if day is not None and entry.is_dir():
-            selected.append((day, entry.path))
+        if entry.is_dir():
+            selected.append((span[0], entry.path))
     files: list[Path] = []
     for _, folder in sorted(selected):
         files.extend(Path(folder, name) for name in _visible_names(folder))
@@ -212,15 +311,22 @@ def finish_compaction(partition: Path) -> None:
 
 
 __all__ = [
+    "PERIODS",
+    "ROWS_PER_FILE",
+    "Period",
+    "choose_period",
     "file_lock",
     "finish_compaction",
     "list_files",
     "list_partitions",
     "partition_day",
     "partition_name",
+    "partition_span",
+    "partition_starts",
     "read_journal",
     "stream_files",
     "stream_paths",
+    "stream_period",
     "write_journal",
     "write_part",
     "write_temporary",

@@ -37,6 +37,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from lifelong.clock import Clock, SystemClock, utc
@@ -353,13 +354,11 @@ class ParquetEventStore(EventStore):
         if extra_where:
             where.append(extra_where)
             values.extend(params)
-        first = lower.date() if lower is not None else None
-        last = (upper - _MICROSECOND).date() if upper is not None else None
         if not directory.is_dir():
             return None
         with file_lock(directory / READ_LOCK, shared=True):
-            files = stream_files(directory, first, last)
-            if not files or (lower is not None and upper is not None and upper <= lower):
+            files = self._window_files(directory, lower, upper)
+            if files is None:
                 files = stream_files(directory)
                 where = ["false"]
             if not files:
@@ -383,6 +382,48 @@ class ParquetEventStore(EventStore):
                     f"columns: expected names among {known}, got {select}"
                 ) from exc
 
+    @staticmethod
+    def _window_files(directory: Path, lower: datetime | None, upper: datetime | None) -> list[Path] | None:
+        """Files of the partitions the window overlaps; None for an empty window."""
+        if lower is not None and upper is not None and upper <= lower:
+            return None
+        first = lower.date() if lower is not None else None
+        last = (upper - _MICROSECOND).date() if upper is not None else None
+        files = stream_files(directory, first, last)
+        return files if files else None
+
+    def _window_arrow(self, directory: Path, start: datetime | None, end: datetime | None) -> pa.Table | None:
+        """The window's rows from the read cache, filtered in Arrow (no SQL round trip).
+
+        None when the stream has no row in the window's partitions or when the files' types
+        need DuckDB's casts to be unified (the SQL path answers then).
+        """
+        if self._duck is None:
+            raise ValidationError("store: expected an open store, got a closed one")
+        lower = utc(start) if start is not None else None
+        upper = utc(end) if end is not None else None
+        if not directory.is_dir():
+            return None
+        with file_lock(directory / READ_LOCK, shared=True):
+            files = self._window_files(directory, lower, upper)
+            if files is None:
+                return None
+            try:
+                table = self._files.read(files)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                return None
+        if EVENT_TIME not in table.column_names or EVENT_ID not in table.column_names:
+            return None
+        times = table.column(EVENT_TIME)
+        if not pa.types.is_timestamp(times.type):
+            return None
+        mask = None
+        for bound, compare in ((lower, pc.greater_equal), (upper, pc.less)):
+            if bound is not None:
+                test = compare(times, pa.scalar(pd.Timestamp(bound).as_unit("us"), type=pa.timestamp("us", tz="UTC")))
+                mask = test if mask is None else pc.and_(mask, test)
+        return table if mask is None else table.filter(mask)
+
     def window(
         self,
         stream: str,
@@ -398,6 +439,10 @@ class ParquetEventStore(EventStore):
         """
         directory = self._root / check_stream_name(stream)
         names = list(columns) if columns is not None else None
+        fast = self._window_arrow(directory, start, end)
+        if fast is not None and (names is None or set(names) <= set(fast.column_names)):
+            ordered = fast.take(pc.sort_indices(fast, sort_keys=[(EVENT_TIME, "ascending"), (EVENT_ID, "ascending")]))
+            return _to_frame(ordered if names is None else ordered.select(names))
         select = "*" if names is None else ", ".join(_sql_name(name) for name in names)
         table = self._select(directory, start, end, select, order="ORDER BY event_time, event_id")
         if table is None:
@@ -407,6 +452,9 @@ class ParquetEventStore(EventStore):
     def count(self, stream: str, start: datetime | None = None, end: datetime | None = None) -> int:
         """Number of events of ``stream`` with ``start <= event_time < end``."""
         directory = self._root / check_stream_name(stream)
+        fast = self._window_arrow(directory, start, end)
+        if fast is not None:
+            return int(fast.num_rows)
         table = self._select(directory, start, end, "count(*) AS n")
         return 0 if table is None else int(table.column(0)[0].as_py())
 

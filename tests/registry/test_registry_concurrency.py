@@ -135,7 +135,7 @@ def test_migrations_are_idempotent_and_match_the_tables(database_url: str, tmp_p
     try:
         with engine.connect() as conn:
             rows = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
-            assert [row[0] for row in rows] == [head] == ["0001"]
+            assert [row[0] for row in rows] == [head] == ["0002"]
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             assert compare_metadata(context, METADATA) == []
     finally:

@@ -10,6 +10,7 @@ Examples
 from __future__ import annotations
 
 from lifelong.registry.artifacts import ArtifactStore, check_relative_name, check_sha256
+from lifelong.registry.chain import VersionChain
 from lifelong.registry.registry import UNSET, Registry
 from lifelong.registry.signing import Signer
 from lifelong.registry.types import (
@@ -32,6 +33,7 @@ __all__ = [
     "Signer",
     "SnapshotRef",
     "TrainingMode",
+    "VersionChain",
     "check_relative_name",
     "check_sha256",
 ]

@@ -54,9 +54,11 @@ def _insert_statement(*, next_major: bool, has_parent: bool, returning: bool) ->
     ``next_major``: the model's highest MAJOR plus one, MINOR 0 (a model iteration, or a
     first version); otherwise MAJOR ``:major`` and that MAJOR's highest MINOR plus one (a
     data iteration of a parent in ``:major``). With ``has_parent``, nothing is inserted
-    unless version ``:parent`` of the model exists. Every writer holds the database's write
+    unless version ``:parent`` of the model exists; the row records the parent's id and
+    extends the parent's lineage segment when the parent is its last version (else it starts
+    a segment, whose id :func:`insert_version` sets). Every writer holds the database's write
     lock (SQLite ``BEGIN IMMEDIATE``) or the model's row lock (PostgreSQL ``FOR UPDATE``)
-    while it runs, so the numbers are unique and gap-free.
+    while it runs, so the numbers and segment places are unique and gap-free.
     """
     model = sa.bindparam("model", type_=versions.c.model.type)
     if next_major:
@@ -70,6 +72,29 @@ def _insert_statement(*, next_major: bool, has_parent: bool, returning: bool) ->
         allocated = allocated.where(versions.c.model == model, versions.c.major == major)
     number = allocated.subquery("allocated")
     text = sa.String(32)
+    source: Any = number
+    if has_parent:
+        parent = versions.alias("parent_version")
+        following = versions.alias("following")
+        extends = ~sa.exists().where(
+            following.c.segment_id == parent.c.segment_id,
+            following.c.segment_pos == parent.c.segment_pos + 1,
+        )
+        place = (
+            parent.c.id,
+            sa.case((extends, parent.c.segment_id), else_=sa.null()),
+            sa.case((extends, parent.c.segment_pos + 1), else_=0),
+        )
+        source = number.join(
+            parent,
+            sa.and_(
+                parent.c.model == model,
+                parent.c.version == sa.bindparam("parent", type_=versions.c.parent.type),
+            ),
+        )
+    else:
+        none = sa.null()
+        place = (sa.cast(none, sa.Integer), sa.cast(none, sa.Integer), sa.literal(0, sa.Integer))
     # Bare parameters carry their column's type: its bind processing (JSON, UTC timestamps)
     # runs, and PostgreSQL's driver renders the matching cast. No CAST is written for SQLite,
     # whose CAST to a type name such as JSON or DATETIME would convert the value.
@@ -78,22 +103,17 @@ def _insert_statement(*, next_major: bool, has_parent: bool, returning: bool) ->
         number.c.major,
         number.c.minor,
         sa.cast(number.c.major, text) + "." + sa.cast(number.c.minor, text),
+        *place,
         *(sa.bindparam(name, type_=versions.c[name].type) for name in _INSERTED),
-    ).select_from(number)
-    if has_parent:
-        parent = versions.alias("parent_version")
-        values = values.where(
-            sa.exists().where(
-                parent.c.model == model,
-                parent.c.version == sa.bindparam("parent", type_=versions.c.parent.type),
-            )
-        )
+    ).select_from(source)
     statement = versions.insert().from_select(
-        ["model", "major", "minor", "version", *_INSERTED], values
+        ["model", "major", "minor", "version", *_PLACE, *_INSERTED], values
     )
-    return statement.returning(*_RECORD) if returning else statement
+    return statement.returning(*_RETURNED) if returning else statement
 
 
+_PLACE: Final = ("parent_id", "segment_id", "segment_pos")
+_RETURNED: Final = (*_RECORD, versions.c.id, versions.c.segment_id)
 _INSERTS = {
     (next_major, has_parent, returning): _insert_statement(
         next_major=next_major, has_parent=has_parent, returning=returning
@@ -102,34 +122,53 @@ _INSERTS = {
     for has_parent in (False, True)
     for returning in (False, True)
 }
-_GET_BY_ID = sa.select(*_RECORD).where(versions.c.id == sa.bindparam("id"))
+_GET_BY_ID = sa.select(*_RETURNED).where(versions.c.id == sa.bindparam("id"))
+_START_SEGMENT = (
+    versions.update()
+    .where(versions.c.id == sa.bindparam("row_id"))
+    .values(segment_id=sa.bindparam("row_id"))
+)
 
 
-def _lineage_statement() -> Any:
-    """The chain of ``:model`` ``:major.:minor`` up to its root, one row per version.
+def _segments_statement() -> Any:
+    """The lineage segments of ``:model`` ``:major.:minor``: ``(segment, top, depth)`` rows.
 
-    The recursive part walks only ``(id, parent)`` (one index lookup on ``(model, version)``
-    per step); the records are then read by primary key. Rows carry their depth and come in
-    no particular order.
+    The version's own segment first (depth 0, ``top`` its position), then the segment of the
+    parent of that segment's first version, and so on up to the root: one row per segment
+    (a linear chain of any length is one row), each step two primary-key lookups.
     """
-    step = versions.alias("step")
-    chain = (
-        sa.select(versions.c.id, versions.c.parent, sa.literal(0, sa.Integer).label("depth"))
-        .where(*_BY_VERSION)
-        .cte("chain", recursive=True)
-    )
-    chain = chain.union_all(
-        sa.select(step.c.id, step.c.parent, (chain.c.depth + 1).label("depth")).where(
-            step.c.model == sa.bindparam("model"), step.c.version == chain.c.parent
+    start = (
+        sa.select(
+            versions.c.segment_id.label("segment"),
+            versions.c.segment_pos.label("top"),
+            sa.literal(0, sa.Integer).label("depth"),
         )
+        .where(*_BY_VERSION)
+        .cte("segments", recursive=True)
     )
-    return sa.select(*_RECORD, chain.c.depth).select_from(
-        chain.join(versions, versions.c.id == chain.c.id)
+    head = versions.alias("head")
+    above = versions.alias("above")
+    step = sa.select(
+        above.c.segment_id, above.c.segment_pos, (start.c.depth + 1).label("depth")
+    ).select_from(
+        start.join(head, head.c.id == start.c.segment).join(above, above.c.id == head.c.parent_id)
     )
+    segments = start.union_all(step)
+    return sa.select(segments.c.segment, segments.c.top, segments.c.depth)
 
 
-LINEAGE_QUERY: Final = _lineage_statement()
-"""The statement behind :func:`lineage_records` (parameters ``model``, ``major``, ``minor``)."""
+LINEAGE_QUERY: Final = _segments_statement()
+"""The statement behind :func:`lineage_segments` (parameters ``model``, ``major``, ``minor``)."""
+
+_SEGMENT_RANGE = (
+    sa.select(*_RECORD)
+    .where(
+        versions.c.segment_id == sa.bindparam("segment"),
+        versions.c.segment_pos >= sa.bindparam("low"),
+        versions.c.segment_pos <= sa.bindparam("high"),
+    )
+    .order_by(versions.c.segment_pos.desc())
+)
 
 
 def ensure_model(conn: sa.Connection, model: str, now: datetime) -> None:
@@ -155,15 +194,38 @@ def get_version(conn: sa.Connection, model: str, version: str) -> ModelVersion:
     return version_from_row(row)
 
 
-def lineage_records(conn: sa.Connection, model: str, version: str) -> list[ModelVersion]:
-    """``version`` of ``model`` then its parent, grandparent... up to the root (one query)."""
+def lineage_segments(conn: sa.Connection, model: str, version: str) -> list[tuple[int, int]]:
+    """``(segment, top position)`` of each lineage segment of ``model`` ``version``, from the
+    version's own segment up to the root's; NotFoundError if the version is absent."""
     major, minor = parse_version(version)
-    with collector_paused():
-        rows = conn.execute(LINEAGE_QUERY, {"model": model, "major": major, "minor": minor}).all()
-        rows.sort(key=_depth)  # linear: SQLite returns the chain in order already
-        records = [version_from_values(*row[:-1]) for row in rows]
-    if not records:
+    rows = conn.execute(LINEAGE_QUERY, {"model": model, "major": major, "minor": minor}).all()
+    if not rows:
         raise missing(conn, model, version)
+    rows.sort(key=_depth)
+    found = [(row[0], row[1]) for row in rows]
+    if any(segment is None or top is None for segment, top in found):
+        raise RegistryError(
+            f"model {model!r} version {version!r}: a version of its lineage has no segment "
+            "(the registry schema was not upgraded)"
+        )
+    return [(int(segment), int(top)) for segment, top in found]
+
+
+def segment_records(
+    conn: sa.Connection, parts: Iterable[tuple[int, int, int]]
+) -> list[ModelVersion]:
+    """The records of positions ``high`` down to ``low`` of each ``(segment, low, high)``."""
+    records: list[ModelVersion] = []
+    with collector_paused():
+        for segment, low, high in parts:
+            rows = conn.execute(_SEGMENT_RANGE, {"segment": segment, "low": low, "high": high})
+            found = [version_from_values(*row) for row in rows]
+            if len(found) != high - low + 1:
+                raise RegistryError(
+                    f"lineage segment {segment}: expected positions {low}..{high}, "
+                    f"found {len(found)} versions"
+                )
+            records.extend(found)
     return records
 
 
@@ -212,6 +274,8 @@ def insert_version(
         row = None
     if row is None:
         raise missing(conn, model, str(parent))
+    if row.segment_id is None:  # the first version of a new lineage segment
+        conn.execute(_START_SEGMENT, {"row_id": row.id})
     return version_from_row(row)
 
 
@@ -350,10 +414,11 @@ __all__ = [
     "history_moves",
     "insert_version",
     "latest_major",
-    "lineage_records",
+    "lineage_segments",
     "lock_model",
     "missing",
     "move_alias",
+    "segment_records",
     "undo_target",
     "version_row",
 ]

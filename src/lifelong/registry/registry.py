@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from lifelong.clock import Clock, SystemClock, utc
 from lifelong.errors import ConfigError, RegistryError
 from lifelong.registry.artifacts import ArtifactStore
+from lifelong.registry.chain import VersionChain
 from lifelong.registry.codec import (
     change_from_row,
     collector_paused,
@@ -37,9 +38,10 @@ from lifelong.registry.queries import (
     history_moves,
     insert_version,
     latest_major,
-    lineage_records,
+    lineage_segments,
     lock_model,
     move_alias,
+    segment_records,
     undo_target,
     version_row,
 )
@@ -251,11 +253,22 @@ class Registry:
         query = sa.select(models.c.name).order_by(models.c.name)
         return list(self._db.run(lambda conn: conn.execute(query).scalars().all(), write=False))
 
-    def lineage(self, model: str, version: str) -> list[ModelVersion]:
-        """``version`` then its parent, grandparent... up to the root, in one query."""
+    def lineage(self, model: str, version: str) -> VersionChain[ModelVersion]:
+        """``version`` then its parent, grandparent... up to the root.
+
+        One query settles which versions the chain holds (NotFoundError if ``version`` is
+        absent): each version records its place in a lineage segment, a run of versions
+        without a branch, so a chain of any length is a few ranges. The records are read when
+        first accessed, 256 per query (see :class:`VersionChain`); ``list(...)`` reads them all.
+        """
         model = check_model(model)
         parse_version(version)
-        return self._db.run(lambda conn: lineage_records(conn, model, version), write=False)
+        segments = self._db.run(lambda conn: lineage_segments(conn, model, version), write=False)
+
+        def fetch(parts: list[tuple[int, int, int]]) -> list[ModelVersion]:
+            return self._db.run(lambda conn: segment_records(conn, parts), write=False)
+
+        return VersionChain(segments, fetch)
 
     def record_evaluation(
         self, model: str, version: str, report: dict[str, Any], *, status: str | None = None

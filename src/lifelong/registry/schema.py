@@ -93,9 +93,16 @@ versions = sa.Table(
     sa.Column("artifact_sha256", sa.String(64), nullable=False),
     sa.Column("learner_kind", sa.String(100), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # Lineage segments (migration 0002): the parent's id, and the run of versions without a
+    # branch that this version belongs to (``segment_id``, the id of its first version) with
+    # its place in it. Set in the transaction that inserts the version, never changed after.
+    sa.Column("parent_id", sa.Integer, nullable=True),
+    sa.Column("segment_id", sa.Integer, nullable=True),
+    sa.Column("segment_pos", sa.Integer, nullable=True),
     sa.UniqueConstraint("model", "major", "minor"),
     sa.UniqueConstraint("model", "version"),
     sa.Index(None, "model", "parent"),
+    sa.Index("uq_versions_segment_id_segment_pos", "segment_id", "segment_pos", unique=True),
 )
 
 aliases = sa.Table(

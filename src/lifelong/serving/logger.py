@@ -6,6 +6,10 @@ model version when flushed, by a background thread every ``flush_seconds`` or as
 ``max_buffer_rows`` are the oldest rows dropped, counted in :attr:`PredictionLogger.dropped_rows`
 and reported in the log.
 
+With ``wal_dir``, every chunk is also written to a write-ahead segment before the request is
+answered (:mod:`lifelong.serving.wal`): a process killed with SIGKILL loses no logged row, and
+the next logger on the same folder replays what the dead one had not stored yet.
+
 Each row carries ``event_id`` (``"<request_id>:<row>"``, so a retried append is idempotent),
 ``event_time``, ``request_id``, ``model``, ``model_version``, every input column (renamed
 ``input_<name>`` if it collides with one of these), ``prediction`` and ``score``.
@@ -32,9 +36,11 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
@@ -48,6 +54,7 @@ from lifelong.serving.logrows import (
     log_frame,
 )
 from lifelong.serving.model import PredictionResult, PredictionSink
+from lifelong.serving.wal import WriteAheadLog, encode_chunk
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +85,10 @@ class PredictionLogger:
         Hard cap on buffered rows while the sink fails; older rows beyond it are dropped and counted.
     clock
         Time of rows logged by :meth:`log_unserved` without an explicit time.
+    wal_dir
+        Folder of this stream's write-ahead segments (None: rows wait in memory only, and a
+        killed process loses the ones not yet flushed). :meth:`start` replays the segments
+        that dead processes left there.
 
     Examples
     --------
@@ -96,6 +107,7 @@ class PredictionLogger:
         flush_seconds: float = 1.0,
         max_buffer_rows: int = 100_000,
         clock: Clock | None = None,
+        wal_dir: Path | str | None = None,
     ) -> None:
         if not isinstance(stream, str) or not stream:
             raise ConfigError(f"stream: expected a non-empty string, got {stream!r}")
@@ -130,6 +142,9 @@ class PredictionLogger:
         self.written_rows = 0
         self.failed_flushes = 0
         self.last_error: str | None = None
+        self._wal = WriteAheadLog(wal_dir) if wal_dir is not None else None
+        self.recovered_rows = 0
+        self.wal_errors = 0
 
     @property
     def stream(self) -> str:
@@ -167,6 +182,42 @@ class PredictionLogger:
                 result.probabilities,
                 event_time,
                 len(result.labels),
+            )
+        )
+
+    def log_batch(
+        self,
+        result: PredictionResult,
+        inputs: Mapping[str, NDArray[Any]],
+        *,
+        event_time: EventTimes,
+        request_ids: NDArray[np.object_],
+        event_ids: NDArray[np.object_],
+    ) -> None:
+        """Buffer the rows of several requests answered together, one request id and event id a row.
+
+        The rows stay one chunk (one write-ahead record, no per-request work), e.g. a batch of
+        shadow copies.
+        """
+        rows = len(result.labels)
+        if len(request_ids) != rows or len(event_ids) != rows:
+            raise ValidationError(
+                f"request_ids, event_ids: expected {rows} each, one per row, got "
+                f"{len(request_ids)} and {len(event_ids)}",
+                field="request_ids",
+            )
+        self._add(
+            LogChunk(
+                result.model,
+                result.version,
+                result.request_id,
+                inputs,
+                result.labels,
+                result.probabilities,
+                event_time,
+                rows,
+                request_ids,
+                event_ids,
             )
         )
 
@@ -208,7 +259,10 @@ class PredictionLogger:
         self._add(LogChunk(model, None, request_id, inputs, None, None, when, rows))
 
     def _add(self, chunk: LogChunk) -> None:
+        record = encode_chunk(chunk) if self._wal is not None else b""
         with self._cond:
+            if self._wal is not None:
+                self._write_ahead(self._wal, record)
             self._chunks.append(chunk)
             self._pending += chunk.rows
             if self._pending > self._max_rows:
@@ -218,6 +272,56 @@ class PredictionLogger:
                 self._cond.notify()
         if full and self._thread is None and time.monotonic() >= self._retry_at:
             self._flush_quietly()
+
+    def _write_ahead(self, wal: WriteAheadLog, record: bytes) -> None:
+        """Write ``record`` to the segment (lock held); a failure is counted, never raised."""
+        try:
+            wal.open()
+            wal.append(record)
+        except OSError as exc:
+            self.wal_errors += 1
+            self.last_error = f"write-ahead log: {type(exc).__name__}: {exc}"
+            now = time.monotonic()
+            if now - self._last_drop_report >= _DROP_REPORT_SECONDS:
+                self._last_drop_report = now
+                log.error(
+                    "prediction log: the write-ahead segment could not be written (%s); "
+                    "%d rows held in memory only so far",
+                    exc,
+                    self.wal_errors,
+                )
+
+    def _sync_quietly(self, wal: WriteAheadLog) -> None:
+        try:
+            wal.sync()
+        except OSError as exc:
+            self.wal_errors += 1
+            log.error("prediction log: the write-ahead segments could not be synced: %s", exc)
+
+    def replay(self) -> int:
+        """Store the rows of write-ahead segments that no live process holds; return how many.
+
+        A segment whose rows cannot be stored stays for the next try (the error is logged).
+        """
+        if self._wal is None:
+            return 0
+        recovered = 0
+        for path, chunks in self._wal.orphans():
+            groups: dict[tuple[str, str | None, tuple[str, ...]], list[LogChunk]] = {}
+            for chunk in chunks:
+                groups.setdefault(chunk.key(), []).append(chunk)
+            try:
+                for group in groups.values():
+                    self._sink.append(self._stream, log_frame(group))
+            except Exception as exc:  # noqa: BLE001 - the segment stays for the next start
+                log.error("prediction log: replay of %s failed, kept for the next start: %s", path, exc)
+                continue
+            rows = sum(chunk.rows for chunk in chunks)
+            recovered += rows
+            path.unlink(missing_ok=True)
+            log.info("prediction log: replayed %d rows from %s", rows, path.name)
+        self.recovered_rows += recovered
+        return recovered
 
     def flush(self) -> int:
         """Write every buffered row now; return how many. A sink error is raised, rows are kept."""
@@ -229,6 +333,10 @@ class PredictionLogger:
         with self._cond:
             if self._thread is not None and self._thread.is_alive():
                 return self
+        self.replay()
+        with self._cond:
+            if self._wal is not None:
+                self._wal.open()
             self._closing = False
             self._thread = threading.Thread(
                 target=self._run, name="lifelong-prediction-log", daemon=True
@@ -251,7 +359,12 @@ class PredictionLogger:
                 log.error(
                     "prediction log: %d rows could not be written on close: %s", self._pending, exc
                 )
+                if self._wal is not None:
+                    self._wal.close(keep=True)  # replayed by the next start
                 raise
+        if self._wal is not None:
+            with self._cond:
+                self._wal.close(keep=bool(self._chunks))
 
     def __enter__(self) -> Self:
         return self.start()
@@ -295,6 +408,8 @@ class PredictionLogger:
         with self._flush_lock:
             with self._cond:
                 chunks, self._chunks = self._chunks, []
+                if chunks and self._wal is not None:
+                    self._wal.rotate()  # the taken chunks are all in the rotated segments
             if not chunks:
                 return 0
             groups: dict[tuple[str, str | None, tuple[str, ...]], list[LogChunk]] = {}
@@ -316,6 +431,8 @@ class PredictionLogger:
                 with self._cond:
                     self._chunks = unsent + self._chunks
                     self._drop_oldest()
+                if self._wal is not None:
+                    self._sync_quietly(self._wal)
                 self.failed_flushes += 1
                 self._failures_in_row += 1
                 delay = min(self._flush_seconds * 2.0**self._failures_in_row, _MAX_BACKOFF_SECONDS)
@@ -331,6 +448,8 @@ class PredictionLogger:
                 raise
             finally:
                 self.written_rows += written
+            if self._wal is not None:
+                self._wal.release()
             self._failures_in_row = 0
             self._retry_at = 0.0
             return written

@@ -1,7 +1,8 @@
 """Rows of the prediction log: what one request contributes, and the frame they become.
 
 A request is kept as its arrays (a :class:`LogChunk`); chunks of one model version with the
-same inputs become one DataFrame when flushed.
+same inputs become one DataFrame when flushed. A chunk may also hold the rows of many requests
+(the shadow executor logs a whole batch as one chunk), with one request id and event id per row.
 
 Examples
 --------
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -41,9 +42,22 @@ RESERVED_COLUMNS = (
 EventTimes = datetime | NDArray[np.datetime64]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_micros(value: datetime) -> int:
+    """Microseconds since the Unix epoch of ``value`` (naive values are taken as UTC)."""
+    return (utc(value) - _EPOCH) // _MICROSECOND
+
+
 @dataclass(frozen=True, eq=False)
 class LogChunk:
-    """The rows of one request: inputs, outputs (None when no model answered) and event times."""
+    """The rows of one request: inputs, outputs (None when no model answered) and event times.
+
+    ``request_ids`` and ``event_ids`` (one per row, both or neither) make the chunk hold the
+    rows of several requests; ``request_id`` then only names the batch.
+    """
 
     model: str
     version: str | None
@@ -53,13 +67,15 @@ class LogChunk:
     probabilities: NDArray[np.float64] | None
     event_time: EventTimes
     rows: int
+    request_ids: NDArray[np.object_] | None = None
+    event_ids: NDArray[np.object_] | None = None
 
     def key(self) -> tuple[str, str | None, tuple[str, ...]]:
         return (self.model, self.version, tuple(self.inputs))
 
     def times(self) -> NDArray[np.datetime64]:
         if isinstance(self.event_time, datetime):
-            stamp = np.datetime64(utc(self.event_time).replace(tzinfo=None), "us")
+            stamp = np.datetime64(epoch_micros(self.event_time), "us")
             return np.full(self.rows, stamp, dtype="datetime64[us]")
         return self.event_time
 
@@ -91,10 +107,12 @@ def as_event_times(
 def _event_times(group: Sequence[LogChunk], counts: NDArray[np.int64]) -> NDArray[np.datetime64]:
     """Every row's event time; one conversion for the chunks stamped with a single time."""
     if all(isinstance(chunk.event_time, datetime) for chunk in group):
-        stamps = np.array(
-            [utc(chunk.event_time).replace(tzinfo=None) for chunk in group],  # type: ignore[arg-type]
-            dtype="datetime64[us]",
+        # Integers, not datetimes: numpy converts a list of datetime objects slowly.
+        micros = np.array(
+            [epoch_micros(chunk.event_time) for chunk in group],  # type: ignore[arg-type]
+            dtype=np.int64,
         )
+        stamps = micros.view("datetime64[us]")
         return stamps if len(stamps) == int(counts.sum()) else np.repeat(stamps, counts)
     return np.concatenate([chunk.times() for chunk in group])
 
@@ -105,7 +123,10 @@ def log_frame(group: Sequence[LogChunk]) -> pd.DataFrame:
     counts = np.array([chunk.rows for chunk in group], dtype=np.int64)
     total = int(counts.sum())
     request_ids = [chunk.request_id for chunk in group]
-    if total == len(group):  # one row per request, the usual case
+    if any(chunk.event_ids is not None for chunk in group):
+        event_ids = np.concatenate([_chunk_event_ids(chunk) for chunk in group]).tolist()
+        request_column = np.concatenate([_chunk_request_ids(chunk) for chunk in group])
+    elif total == len(group):  # one row per request, the usual case
         event_ids = [rid + ":0" for rid in request_ids]
         request_column = np.array(request_ids, dtype=object)
     else:
@@ -140,6 +161,18 @@ def log_frame(group: Sequence[LogChunk]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+def _chunk_event_ids(chunk: LogChunk) -> NDArray[np.object_]:
+    if chunk.event_ids is not None:
+        return chunk.event_ids
+    return np.array([f"{chunk.request_id}:{row}" for row in range(chunk.rows)], dtype=object)
+
+
+def _chunk_request_ids(chunk: LogChunk) -> NDArray[np.object_]:
+    if chunk.request_ids is not None:
+        return chunk.request_ids
+    return np.full(chunk.rows, chunk.request_id, dtype=object)
+
+
 def _labels(chunk: LogChunk) -> NDArray[Any]:
     return chunk.labels if chunk.labels is not None else np.full(chunk.rows, None, dtype=object)
 
@@ -150,4 +183,11 @@ def _scores(chunk: LogChunk) -> NDArray[np.float64]:
     return positive_scores(chunk.probabilities)
 
 
-__all__ = ["RESERVED_COLUMNS", "EventTimes", "LogChunk", "as_event_times", "log_frame"]
+__all__ = [
+    "RESERVED_COLUMNS",
+    "EventTimes",
+    "LogChunk",
+    "as_event_times",
+    "epoch_micros",
+    "log_frame",
+]

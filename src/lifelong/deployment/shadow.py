@@ -41,6 +41,14 @@ class ShadowRouter(Router):
                 record["agreeing"] += agreeing
                 record["score_gap_sum"] += score_gap
 
+    def observe_copies(self, version: str, copies: int, *, error: bool, seconds: float) -> None:
+        """Count ``copies`` shadow answers of ``version`` at once (one lock for a whole batch)."""
+        with self._lock:
+            arm = self.arms.get(version)
+            if arm is not None:
+                for _ in range(copies):
+                    arm.observe(error=error, seconds=seconds)
+
     def drop(self) -> None:
         """Count a copy not made because the shadow queue was full."""
         with self._lock:

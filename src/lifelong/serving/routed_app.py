@@ -18,7 +18,8 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from fastapi import FastAPI
 
@@ -26,6 +27,7 @@ from lifelong.clock import Clock
 from lifelong.config import DeploymentConfig, ShadowDeploymentConfig, TestInProductionConfig
 from lifelong.deployment import Decision
 from lifelong.errors import LifelongError
+from lifelong.events import ParquetEventStore
 from lifelong.registry import Registry
 from lifelong.serving.app import create_app
 from lifelong.serving.catalog import ModelCatalog
@@ -34,7 +36,7 @@ from lifelong.serving.model import PredictionSink
 from lifelong.serving.registry_loader import RegistryAdmin, RegistryModelLoader
 from lifelong.serving.routing import RoutingTable
 from lifelong.serving.service import PredictionService
-from lifelong.serving.shadow import ShadowExecutor, ShadowSink
+from lifelong.serving.shadow import ShadowExecutor, shadow_logger
 
 PASSED = "passed"
 ROLLED_BACK = "rolled_back"
@@ -73,6 +75,21 @@ class RegistryRecorder:
                 continue
 
 
+def wal_folder(sink: PredictionSink, wal_dir: Path | Literal[False] | None) -> Path | None:
+    """Where the prediction logs keep their write-ahead segments.
+
+    None picks ``<home>/wal`` beside a :class:`~lifelong.events.ParquetEventStore` (the folder
+    holding its ``root``), and no write-ahead log for any other sink; False turns it off.
+    """
+    if wal_dir is False:
+        return None
+    if wal_dir is not None:
+        return Path(wal_dir)
+    if isinstance(sink, ParquetEventStore):
+        return sink.root.parent / "wal"
+    return None
+
+
 def build_routed_app(
     registry: Registry,
     sink: PredictionSink,
@@ -84,18 +101,27 @@ def build_routed_app(
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "testserver"),
     poll_interval: float = 0.2,
     shadow_stream: str = "predictions_shadow",
+    wal_dir: Path | Literal[False] | None = None,
 ) -> FastAPI:
-    """The prediction server of a registry, with live tests as the ``deployment`` section says."""
+    """The prediction server of a registry, with live tests as the ``deployment`` section says.
+
+    Served and shadow rows are written ahead to ``<wal>/predictions`` and ``<wal>/<shadow_stream>``
+    (see :func:`wal_folder`), so a killed server loses no answered row.
+    """
     loader = RegistryModelLoader(registry)
     catalog = ModelCatalog(loader, poll_interval=poll_interval, clock=clock)
-    service = PredictionService(catalog, PredictionLogger(sink, stream="predictions", clock=clock), clock=clock)
+    wal = wal_folder(sink, wal_dir)
+    served_log = PredictionLogger(
+        sink, stream="predictions", clock=clock, wal_dir=wal / "predictions" if wal else None
+    )
+    service = PredictionService(catalog, served_log, clock=clock)
     follow: TestInProductionConfig | None = None
     if not isinstance(deployment, str) and deployment.kind not in ("direct", "manual"):
         follow = deployment  # type: ignore[assignment]  # the union's test-in-production members
     queue = follow.queue if isinstance(follow, ShadowDeploymentConfig) else 1000
     shadow = ShadowExecutor(
         PredictionService(catalog, None, clock=clock, extra="ignore"),
-        PredictionLogger(ShadowSink(sink), stream=shadow_stream, clock=clock),
+        shadow_logger(sink, stream=shadow_stream, clock=clock, wal_dir=wal / shadow_stream if wal else None),
         queue_size=queue,
         clock=clock,
     )
@@ -120,4 +146,4 @@ def build_routed_app(
     )
 
 
-__all__ = ["RegistryChallengers", "RegistryRecorder", "build_routed_app"]
+__all__ = ["RegistryChallengers", "RegistryRecorder", "build_routed_app", "wal_folder"]

@@ -9,6 +9,8 @@ Shadow rows are written by a :class:`~lifelong.serving.PredictionLogger` through
 :class:`ShadowSink`: the same row format as the prediction log plus ``shadow = True``, with
 event ids made unique per version, in their own stream (``predictions_shadow`` by default) so
 that natural-label joins over the prediction log never take a shadow answer for a served one.
+Each answered batch is logged as one chunk, and :func:`shadow_logger` flushes in large
+batches: shadow rows are many (one per request and challenger) and need no quick visibility.
 
 Examples
 --------
@@ -28,6 +30,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,6 +48,8 @@ from lifelong.serving.service import PredictionService
 log = logging.getLogger(__name__)
 
 _BATCH = 1024
+SHADOW_FLUSH_ROWS = 50_000
+SHADOW_FLUSH_SECONDS = 5.0
 
 
 class ShadowSink:
@@ -60,6 +65,25 @@ class ShadowSink:
         suffix = "@" + (first if (versions == first).all() else versions)
         marked = frame.assign(event_id=frame["event_id"].astype(str) + suffix, shadow=True)
         return self._sink.append(stream, marked)
+
+
+def shadow_logger(
+    sink: PredictionSink,
+    *,
+    stream: str = "predictions_shadow",
+    clock: Clock | None = None,
+    wal_dir: Path | None = None,
+) -> PredictionLogger:
+    """The shadow log: rows marked by :class:`ShadowSink`, flushed every 50,000 rows or 5 s."""
+    return PredictionLogger(
+        ShadowSink(sink),
+        stream=stream,
+        flush_rows=SHADOW_FLUSH_ROWS,
+        flush_seconds=SHADOW_FLUSH_SECONDS,
+        max_buffer_rows=10 * SHADOW_FLUSH_ROWS,
+        clock=clock,
+        wal_dir=wal_dir,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,8 +236,7 @@ class ShadowExecutor:
             result = self._service.predict_columns(challenger, columns, "shadow-batch")
         except Exception as exc:  # noqa: BLE001 - counted as the challenger's errors
             seconds = (time.perf_counter() - started) / len(group)
-            for _ in group:
-                router.observe(challenger.version, error=True, seconds=seconds)
+            router.observe_copies(challenger.version, len(group), error=True, seconds=seconds)
             self.failed += len(group)
             log.warning("shadow: version %s failed on %d copies: %s", challenger.version, len(group), exc)
             return
@@ -226,23 +249,27 @@ class ShadowExecutor:
             agreeing=int(np.count_nonzero(result.labels == champion_labels)),
             score_gap=float(np.abs(positive_scores(result.probabilities) - champion_scores).sum()),
         )
-        now = self._clock.now()
-        offset = 0
-        for task in group:
-            rows = len(task.champion.labels)
-            router.observe(challenger.version, error=False, seconds=seconds)
-            if self._logger is not None:
-                answer = PredictionResult(
-                    challenger.model,
-                    challenger.version,
-                    task.champion.request_id,
-                    result.labels[offset : offset + rows],
-                    result.probabilities[offset : offset + rows],
-                    result.classes,
-                )
-                self._logger.log(answer, task.inputs, event_time=now)
-            offset += rows
+        router.observe_copies(challenger.version, len(group), error=False, seconds=seconds)
+        if self._logger is not None:
+            request_ids = [task.champion.request_id for task in group]
+            if len(champion_labels) == len(group):  # one row per request, the usual case
+                event_ids = [rid + ":0" for rid in request_ids]
+                row_requests = np.array(request_ids, dtype=object)
+            else:
+                counts = [len(task.champion.labels) for task in group]
+                event_ids = [f"{rid}:{row}" for rid, rows in zip(request_ids, counts, strict=True) for row in range(rows)]
+                row_requests = np.repeat(np.array(request_ids, dtype=object), counts)
+            answer = PredictionResult(
+                challenger.model, challenger.version, "shadow-batch", result.labels, result.probabilities, result.classes
+            )
+            self._logger.log_batch(
+                answer,
+                columns,
+                event_time=self._clock.now(),
+                request_ids=row_requests,
+                event_ids=np.array(event_ids, dtype=object),
+            )
         self.answered += len(group)
 
 
-__all__ = ["ShadowExecutor", "ShadowSink", "ShadowTask"]
+__all__ = ["ShadowExecutor", "ShadowSink", "ShadowTask", "shadow_logger"]

@@ -130,6 +130,7 @@ def _crash_loop(
     registry = Registry.open(config.home, config.registry_url)
     versions = [v.version for v in registry.versions("churn")]
     clients = [threading.Thread(target=_client, args=(url, stop, answers, i)) for i in range(2)]
+    started: list[Child] = []  # real processes, reaped on the way out even when a check fails
     try:
         with Zygote(PRELUDE, SERVE, env=env) as zygote:
             for number in range(kills):
@@ -141,7 +142,9 @@ def _crash_loop(
                     if real
                     else None
                 )
-                if child is None:
+                if child is not None:
+                    started.append(child)
+                else:
                     zygote.spawn(str(spec), str(port))
                 _ready(url, child or zygote.child)
                 assert _served_version(url) == registry.alias_version("churn", "champion")
@@ -170,6 +173,7 @@ def _crash_loop(
             final = Child.start(
                 [str(LIFELONG), "serve", "-c", str(spec), "--port", str(port)], env=env
             )
+            started.append(final)
             _ready(url, final)
             assert _served_version(url) == registry.alias_version("churn", "champion")
             checked += 1
@@ -187,6 +191,9 @@ def _crash_loop(
                 registry.load_artifact("churn", version, tmp_path / "verified" / str(number))
     finally:
         stop.set()
+        for process in started:
+            if process.proc.returncode is None:
+                process.kill()
         registry.close()
     assert answers.server_errors == []
     with ParquetEventStore(config.home / "events") as store:

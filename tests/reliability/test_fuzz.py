@@ -35,10 +35,13 @@ with warnings.catch_warnings():
 EXAMPLES: Counter[str] = Counter()
 """Examples each fuzz target ran in this session, for the summary rows."""
 
+# Timing health checks are left out: the suite shares a loaded machine, and how fast examples
+# are drawn says nothing about what is checked.
+SLOW = [HealthCheck.too_slow]
 FUZZ = settings(
     max_examples=100,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, *SLOW],
     derandomize=True,
 )
 NAMES = st.sampled_from(["x1", "x2", "x3", "segment", "zzz", "", "x1 ", "🙂", "a" * 300])
@@ -165,7 +168,7 @@ def _validate(rows: list[dict[str, Any]]) -> None:
     assert all(letter.reason and letter.payload for letter in letters)
 
 
-@settings(max_examples=100, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=SLOW)
 @given(rows=EVENT_ROWS)
 def test_event_validation_never_raises_unexpectedly(rows: list[dict[str, Any]]) -> None:
     _validate(rows)
@@ -173,7 +176,7 @@ def test_event_validation_never_raises_unexpectedly(rows: list[dict[str, Any]]) 
 
 
 @pytest.mark.soak
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=1000, deadline=None, suppress_health_check=SLOW)
 @given(rows=EVENT_ROWS)
 def test_event_validation_soak(rows: list[dict[str, Any]]) -> None:
     _validate(rows)
@@ -182,7 +185,9 @@ def test_event_validation_soak(rows: list[dict[str, Any]]) -> None:
 
 @pytest.mark.soak
 @settings(
-    max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, *SLOW],
 )
 @given(body=PREDICT, infer=INFER)
 def test_prediction_api_soak(client: TestClient, body: Any, infer: Any) -> None:

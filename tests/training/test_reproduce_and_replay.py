@@ -1,4 +1,5 @@
-"""XGBoost versions reproduce exactly from their lineage; stateful updates replay a share of older rows."""
+"""XGBoost versions reproduce exactly from their lineage; stateful updates replay a share of older rows
+(a fraction above 1 replays more older rows than new ones)."""
 
 from __future__ import annotations
 
@@ -37,9 +38,10 @@ def test_xgboost_versions_reproduce_bit_for_bit(tmp_path: Path) -> None:
         pipeline.close()
 
 
-@pytest.mark.parametrize("fraction", [0.0, 0.5])
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 2.0])
 def test_stateful_updates_replay_the_configured_share_of_older_rows(tmp_path: Path, fraction: float) -> None:
-    training = {"mode": "stateful", "window": "2d", "holdout": "6h", "min_rows": 100, "replay_fraction": fraction}
+    window = "4d" if fraction > 1 else "2d"  # a window long enough to hold twice the new rows
+    training = {"mode": "stateful", "window": window, "holdout": "6h", "min_rows": 100, "replay_fraction": fraction}
     pipeline = _replay(tmp_path, training=training)
     try:
         updates = [v for v in pipeline.registry.versions("churn") if v.lineage.mode is TrainingMode.STATEFUL]
@@ -60,3 +62,14 @@ def test_stateful_updates_replay_the_configured_share_of_older_rows(tmp_path: Pa
         assert fraction == 0.0 or exact >= 1  # once the window holds enough older rows, the share is exact
     finally:
         pipeline.close()
+
+
+def test_replay_fraction_is_validated_with_the_field_named() -> None:
+    from pydantic import ValidationError
+
+    from lifelong.config.training import TrainingConfig
+
+    assert TrainingConfig(replay_fraction=12).replay_fraction == 12.0  # 12 older rows per new row
+    for bad in (-0.5, 101):
+        with pytest.raises(ValidationError, match="replay_fraction"):
+            TrainingConfig(replay_fraction=bad)

@@ -59,13 +59,17 @@ class ForgettingConfig(Strict):
 
 
 class TrainingConfig(Strict):
-    """How versions are trained: from scratch or from the champion, on which window."""
+    """How versions are trained: from scratch or from the champion, on which window.
+
+    ``replay_fraction``: older rows of the window replayed into a stateful update per new row
+    (0.5: half as many as the new rows; 12: twelve times as many, as far as the window holds).
+    """
 
     mode: Literal["stateless", "stateful"] = "stateful"
     window: Duration = timedelta(days=7)
     holdout: Duration = timedelta(hours=12)
     min_rows: int = Field(default=200, gt=0)
-    replay_fraction: float = Field(default=0.0, ge=0, le=1)
+    replay_fraction: float = Field(default=0.0, ge=0, le=100)
     seed: int = Field(default=0, ge=0)
     executor: ExecutorConfig = InProcessExecutorConfig(kind="inprocess")
     recalibration: RecalibrationConfig = RecalibrationConfig()

@@ -57,11 +57,13 @@ def _stream(path: Path, *, poisoned: bool, seed: int) -> pd.DataFrame:
     return frame
 
 
-def _run(tmp_path: Path, *, poisoned: bool) -> tuple[list[Any], dict[str, Any]]:
+def _run(
+    tmp_path: Path, *, poisoned: bool, challengers: list[dict[str, Any]] | None = None
+) -> tuple[list[Any], dict[str, Any]]:
     frame = _stream(tmp_path / "events.csv", poisoned=poisoned, seed=17)
     spec = write_spec(
         tmp_path,
-        evaluation={"metric": "roc_auc", "gates": GATES},
+        evaluation={"metric": "roc_auc", "gates": GATES, "challengers": challengers or []},
         training={"mode": "stateful", "window": "2d", "holdout": "6h", "min_rows": 100},
     )
     pipeline = Pipeline.open(load_config(spec))
@@ -170,6 +172,22 @@ def test_poisoned_source_is_rejected_flagged_and_throttled(tmp_path: Path, relia
         lost=0,
         promoted_after=len(promoted_after),
     )
+
+
+def test_every_challenger_trained_on_the_burst_is_rejected(tmp_path: Path) -> None:
+    """With several challengers per update, the conviction fails each of them, not only the first."""
+    challengers = [{"name": "short", "window": "1d"}, {"name": "long", "window": "2d"}]
+    versions, info = _run(tmp_path, poisoned=True, challengers=challengers)
+    convicted = [v for v in versions if not _gate(v)["passed"]]
+    assert convicted, [(v.version, _gate(v)["reason"]) for v in versions]
+    burst_update = convicted[0].lineage.trigger["at"]
+    siblings = [v for v in versions if v.lineage.trigger["at"] == burst_update]
+    assert len(siblings) == 2 and all(v in convicted for v in siblings)
+    assert all(v.status == "rejected" for v in siblings)
+    promoted = {change.to_version for change in info["history"]}
+    assert not promoted & {v.version for v in siblings}
+    assert list(info["flags"]["source"]) == ["c"]  # flagged once, throttled once
+    assert info["quarantined"] == {"c"}
 
 
 def test_throttle_is_deterministic_and_release_returns_everything(tmp_path: Path) -> None:

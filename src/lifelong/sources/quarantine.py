@@ -136,7 +136,11 @@ class SourceQuarantine:
         return frozenset(self.throttles())
 
     def status(self) -> list[dict[str, Any]]:
-        """Per flagged source: when, why, its throttle and how many of its events are held back."""
+        """Per flagged source: when, why, its throttle and how many of its events are held back.
+
+        ``held`` counts the source's events in the ``quarantined`` stream, including any that an
+        earlier release already moved back (a release copies them; the stream is append-only).
+        """
         latest = self._latest_flags()
         if not len(latest):
             return []

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,3 +189,24 @@ def test_sha_strings_are_validated(store: ArtifactStore) -> None:
             store.read_bytes(bad)  # type: ignore[arg-type]
     with pytest.raises(NotFoundError, match="no such blob"):
         store.read_bytes("0" * 64)
+
+
+def test_a_blob_whose_shard_folder_is_missing_gets_the_folder_synced(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "store")
+    sha = store.put_bytes(b"first")
+    shard = store.path_of(sha).parent
+    os.chmod(store.path_of(sha), 0o644)
+    store.path_of(sha).unlink()
+    shard.rmdir()
+    synced: list[Path] = []
+    original = store._sync
+
+    def spy(batch: Any) -> None:
+        synced.extend(sorted(batch.folders))
+        original(batch)
+
+    store._sync = spy  # type: ignore[method-assign]
+    assert store.put_bytes(b"first") == sha and store.read_bytes(sha) == b"first"
+    assert store.root / "sha256" in synced and shard in synced
+    assert oct(store.path_of(sha).stat().st_mode & 0o777) == "0o444"
+    store.close()

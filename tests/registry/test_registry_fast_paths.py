@@ -91,9 +91,11 @@ def test_a_verified_blob_is_never_replaced(tmp_path: Path) -> None:
     sha = store.put_bytes(b"state")
     inode = store.path_of(sha).stat().st_ino
     # A second writer that had already written its temporary copy keeps the stored file.
-    handle, tmp = store._temp()
-    with handle:
-        handle.write(b"state")
+    fd, tmp = store._temp()
+    try:
+        os.write(fd, b"state")
+    finally:
+        os.close(fd)
     store._place(tmp, sha, artifacts_module._Batch())
     assert store.path_of(sha).stat().st_ino == inode
     assert not tmp.exists()

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import stat
 import tempfile
@@ -34,7 +35,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from lifelong.errors import (
     ArtifactError,
@@ -49,6 +50,14 @@ _CHUNK = 1 << 20
 _MAX_NAME = 1024
 _REUSE_LIMIT = 64 * _CHUNK  # files up to this size are hashed first, and not copied if stored
 _SYNC_THREADS = 8
+_TEMP_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 _DURABLE_MEMORY = 10_000  # identities of synced blobs kept (forgotten all at once beyond)
 
 
@@ -251,13 +260,16 @@ class ArtifactStore:
         """
         target = self.path_of(sha)
         try:
-            target.parent.mkdir()
-        except FileExistsError:
-            pass
-        else:
-            batch.folders.add(self._blobs)  # the new shard folder's own entry
-        try:
-            os.link(tmp_path, target)
+            try:  # the shard folder usually exists: link first, create the folder if it is absent
+                os.link(tmp_path, target)
+            except FileNotFoundError:
+                try:
+                    target.parent.mkdir()
+                except FileExistsError:
+                    pass
+                else:
+                    batch.folders.add(self._blobs)  # the new shard folder's own entry
+                os.link(tmp_path, target)
         except FileExistsError:
             if not (target.is_file() and not target.is_symlink() and self._content_ok(target, sha)):
                 os.replace(tmp_path, target)
@@ -292,21 +304,30 @@ class ArtifactStore:
                 digest.update(chunk)
         return digest.hexdigest(), _identity(info)
 
-    def _temp(self) -> tuple[IO[bytes], Path]:
-        fd, name = tempfile.mkstemp(prefix=".tmp-", dir=self._blobs)
-        return os.fdopen(fd, "wb"), Path(name)
+    def _temp(self) -> tuple[int, Path]:
+        """A new, exclusive temporary file beside the blobs: its descriptor and path."""
+        while True:
+            path = self._blobs / f".tmp-{secrets.token_hex(8)}"
+            try:
+                return os.open(path, _TEMP_FLAGS, 0o600), path
+            except FileExistsError:  # pragma: no cover - 64 random bits collided
+                continue
 
     def _write_stream(self, chunks: Iterator[bytes], batch: _Batch) -> tuple[str, int]:
-        handle, tmp_path = self._temp()
+        fd, tmp_path = self._temp()
         size = 0
         try:
             digest = hashlib.sha256()
-            with handle:
+            try:
                 for chunk in chunks:
                     digest.update(chunk)
-                    handle.write(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
                     size += len(chunk)
-                os.fchmod(handle.fileno(), 0o444)
+                os.fchmod(fd, 0o444)
+            finally:
+                os.close(fd)
             sha = digest.hexdigest()
             self._place(tmp_path, sha, batch)
         except BaseException:

@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -52,6 +53,15 @@ def parse_url(url: str) -> sa.URL:
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+def dump_json(value: Any) -> str:
+    """JSON text of a column value: orjson, or the standard library for what orjson refuses
+    (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:
+        return json.dumps(value)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -111,16 +121,22 @@ class Database:
                     poolclass=StaticPool,
                     connect_args={"check_same_thread": False},
                     json_deserializer=orjson.loads,
+                    json_serializer=dump_json,
                 )
             else:
                 Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
-                self.engine = sa.create_engine(parsed, json_deserializer=orjson.loads)
+                self.engine = sa.create_engine(
+                    parsed, json_deserializer=orjson.loads, json_serializer=dump_json
+                )
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         else:
             try:
                 self.engine = sa.create_engine(
-                    parsed, pool_pre_ping=True, json_deserializer=orjson.loads
+                    parsed,
+                    pool_pre_ping=True,
+                    json_deserializer=orjson.loads,
+                    json_serializer=dump_json,
                 )
             except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
                 raise ConfigError(
@@ -200,4 +216,4 @@ def current_revision(database: Database) -> str | None:
     return database.run(read, write=False)
 
 
-__all__ = ["Database", "current_revision", "is_retryable", "parse_url", "upgrade"]
+__all__ = ["Database", "current_revision", "dump_json", "is_retryable", "parse_url", "upgrade"]

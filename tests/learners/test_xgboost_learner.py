@@ -270,3 +270,33 @@ def test_a_failed_update_after_a_drop_keeps_the_oldest_rounds(
         learner.update(X, y)
     assert (learner.num_rounds, learner.last_update_dropped) == (6, 0)
     np.testing.assert_array_equal(learner.predict_proba(X), before)
+
+
+def test_a_configured_sliding_window_with_fewer_bins_keeps_its_parameters() -> None:
+    config = PipelineConfig.model_validate(
+        {
+            "name": "m",
+            "source": {"kind": "file", "path": "x.csv", "timestamp": "ts"},
+            "labels": {"kind": "column", "column": "y"},
+            "features": {"kind": "tabular", "numeric": ["a"]},
+            "model": {
+                "kind": "xgboost",
+                "n_estimators": 6,
+                "update_estimators": 1,
+                "max_trees": 6,
+                "at_cap": "drop_oldest",
+                "drop_rounds": 3,
+                "max_bin": 64,
+            },
+        }
+    )
+    learner = build_learner(*learner_params(config))
+    assert isinstance(learner, XGBoostLearner)
+    X, y = drifting_binary()
+    X2, y2 = drifting_binary(seed=1, drift=1.0)
+    learner.fit(X, y).update(X2, y2)  # the cap reached: 3 oldest rounds dropped, 1 added
+    assert (learner.num_rounds, learner.last_update_dropped) == (4, 3)
+    assert learner.booster is not None
+    # the sliced booster trains with the configured bins (the default is 256)
+    trained = json.dumps(json.loads(learner.booster.save_config()), separators=(",", ":"))
+    assert '"max_bin":"64"' in trained and '"max_bin":"256"' not in trained

@@ -5,8 +5,9 @@ started again on the same port; between restarts the champion is moved in the re
 orchestrator in another process would). After every restart the server must answer with the
 champion the registry names; no request may get a 5xx; a request may only fail while the server
 is down. The prediction log must hold no row twice and no row for a request that was neither
-answered nor cut off by a kill (rows are written ahead, before the reply), and it may miss only the tail of the logger's buffer: rows not yet flushed when the
-process died (on a graceful stop the buffer is drained).
+answered nor cut off by a kill (rows are written ahead, before the reply), and it may miss only
+the tail of the logger's buffer: rows not yet flushed when the process died (on a graceful stop
+the buffer is drained; with the write-ahead segments a restart replays that tail).
 """
 
 from __future__ import annotations

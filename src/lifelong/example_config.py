@@ -39,13 +39,22 @@ features:                       # one pipeline for training and serving
   unseen: ignore                # unseen categories: ignore (all zeros) | error
 
 model:
-  kind: lightgbm                # lightgbm | sklearn
+  kind: lightgbm                # lightgbm | sklearn | xgboost | river | torch_mlp | torch_embedding | implicit_als | river_mf
   n_estimators: 100             # trees of a from-scratch fit
   update_estimators: 20         # trees added by each stateful update
   max_trees: 1000               # cap: past it, an update refits from scratch
   # kind: sklearn
   # estimator: sklearn.linear_model.SGDClassifier
   # params: {loss: log_loss, random_state: 0}
+  # kind: torch_mlp
+  # hidden: [64, 64]            # wider or deeper than the champion's: a new major version
+  # warm_start: {kind: grow}    # ...grown from the champion (same function), then fine-tuned;
+  #                             # or {kind: distill, alpha: 0.5}: trained with the champion as teacher
+  # kind: implicit_als          # collaborative filtering: rows are (user, item) pairs, label 1 = interacted
+  # user: user_id               # numeric features holding integer ids
+  # item: item_id
+  # factors: 32
+  # refit_every: 10             # stateful updates fold in new users/items; every 10th refactorizes
 
 training:
   mode: stateful                # stateful: continue the champion | stateless: fit from scratch

@@ -16,7 +16,14 @@ from lifelong.config import (
     SchemaConfig,
     SklearnConfig,
 )
-from lifelong.config.models import RiverConfig, TorchEmbeddingConfig, TorchMLPConfig, XGBoostConfig
+from lifelong.config.models import (
+    ImplicitALSConfig,
+    RiverConfig,
+    RiverMFConfig,
+    TorchEmbeddingConfig,
+    TorchMLPConfig,
+    XGBoostConfig,
+)
 from lifelong.errors import ConfigError
 from lifelong.evaluation import Evaluator
 from lifelong.events import EventSchema, FieldSpec, ParquetEventStore
@@ -25,10 +32,12 @@ from lifelong.labels import ColumnLabeler, Labeler, NaturalLabelJoin
 from lifelong.labels.factory import function_labeler, with_human_labels
 from lifelong.learners import build_learner
 from lifelong.learners.base import Learner
+from lifelong.learners.recommender_learner import recommender_layout
 from lifelong.learners.river import home_signer
 from lifelong.learners.torch_embedding import embedding_layout
 from lifelong.registry import Registry
 from lifelong.training import TrainingSpec
+from lifelong.training.trainer_warm_start import WarmStart
 from lifelong.training.executors import Executor, InProcessExecutor, build_executor
 from lifelong.triggers import CombinedTrigger, build_trigger
 
@@ -72,9 +81,12 @@ def learner_params(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
         # the registry's HMAC key signs River's pickled checkpoints (never a hyperparameter)
         return "river", {**model.model_dump(exclude={"kind"}), "signer": home_signer(config.home)}
     if isinstance(model, TorchMLPConfig):
-        return "torch_mlp", model.model_dump(exclude={"kind"})
+        return "torch_mlp", model.model_dump(exclude={"kind", "warm_start"})
+    if isinstance(model, ImplicitALSConfig | RiverMFConfig):
+        layout = recommender_layout(config.features.numeric, user=model.user, item=model.item)
+        return model.kind, {**model.model_dump(exclude={"kind", "user", "item"}), **layout}
     if isinstance(model, TorchEmbeddingConfig):
-        params = model.model_dump(exclude={"kind", "embed_categoricals", "id_columns"})
+        params = model.model_dump(exclude={"kind", "embed_categoricals", "id_columns", "warm_start"})
         layout = embedding_layout(
             config.features.numeric,
             config.features.categorical,
@@ -83,8 +95,8 @@ def learner_params(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
         )
         return "torch_embedding", {**params, **layout}
     raise ConfigError(
-        "model.kind: expected one of ['lightgbm', 'river', 'sklearn', 'torch_embedding', "
-        f"'torch_mlp', 'xgboost'], got {model!r}"
+        "model.kind: expected one of ['implicit_als', 'lightgbm', 'river', 'river_mf', 'sklearn', "
+        f"'torch_embedding', 'torch_mlp', 'xgboost'], got {model!r}"
     )
 
 
@@ -149,6 +161,7 @@ class Pipeline:
             label=self.label_column,
             passthrough=self.passthrough,
             min_rows=self.config.training.min_rows,
+            warm_start=WarmStart.of_model(self._with_model(model).model),
         )
 
     def close(self) -> None:
@@ -167,6 +180,7 @@ class Pipeline:
         """Build the pipeline; ``durable=False`` skips fsync in the event store (replays, simulations)."""
         home = config.home
         home.mkdir(parents=True, exist_ok=True)
+        learner_params(config)  # refuse a model that does not fit the features before any work
         features = build_features(config)
         return cls(
             config=config,

@@ -21,7 +21,7 @@ from lifelong.testing import drifting_binary
 
 
 def test_builtin_kinds() -> None:
-    kinds = {"lightgbm", "river", "sklearn", "torch_embedding", "torch_mlp", "xgboost"}
+    kinds = {"implicit_als", "lightgbm", "river", "river_mf", "sklearn", "torch_embedding", "torch_mlp", "xgboost"}
     assert kinds <= set(LEARNERS.kinds())
 
 
@@ -35,7 +35,7 @@ def test_build_learner_by_kind() -> None:
 @pytest.mark.parametrize(
     ("kind", "params", "match"),
     [
-        ("tensorflow", {}, r"learner kind: expected one of \['lightgbm', .*\], got 'tensorflow'"),
+        ("tensorflow", {}, r"learner kind: expected one of \['implicit_als', 'lightgbm', .*\], got 'tensorflow'"),
         ("lightgbm", {"trees": 5}, r"learner\.trees: not a parameter of kind 'lightgbm'"),
         ("sklearn", {}, r"learner\.estimator: required by kind 'sklearn'"),
         ("lightgbm", {"num_leaves": 0}, r"learner: num_leaves: expected an integer >= 2"),

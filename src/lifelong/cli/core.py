@@ -100,8 +100,11 @@ def retrain(
     model: Annotated[str, typer.Argument(help="Model name (must match the spec).")],
     config: ConfigOption = Path("lifelong.yaml"),
     from_scratch: Annotated[bool, typer.Option("--from-scratch", help="Stateless: fit a fresh model instead of updating the champion.")] = False,
+    distill: Annotated[bool, typer.Option("--distill", help="Model iteration: train the spec's new model with the champion as teacher.")] = False,
+    grow: Annotated[bool, typer.Option("--grow", help="Model iteration: widen/deepen the champion's network into the spec's hidden widths, same function, then fine-tune.")] = False,
 ) -> None:
     """Train a challenger now (Stage 1), gate it, and promote it if the spec says so."""
+    from lifelong.cli.training import with_warm_start
     from lifelong.orchestrator import Orchestrator, SkippedUpdate
     from lifelong.registry.types import TrainingMode
     from lifelong.triggers import Decision
@@ -110,6 +113,7 @@ def retrain(
         pipeline = _pipeline(config)
         if model != pipeline.name:
             raise NotFoundError(f"model: expected {pipeline.name!r} (the spec's name), got {model!r}")
+        with_warm_start(pipeline, distill=distill, grow=grow, from_scratch=from_scratch)
         mode = TrainingMode.STATELESS if from_scratch else None
         with progress_display() as progress:
             task = progress.add_task(f"{model}: finding the newest stored event", total=2)
@@ -121,7 +125,8 @@ def retrain(
         if isinstance(outcome, SkippedUpdate):
             raise DataError(outcome.reason)
         verdict = "promoted" if outcome.promoted else "not promoted"
-        console.print(f"{model} {outcome.version} ({outcome.mode}, parent {outcome.parent or '-'}): {verdict}: {outcome.report['reason']}")
+        warm = "" if not (distill or grow) else f", {'distilled' if distill else 'grown'} from {outcome.parent}"
+        console.print(f"{model} {outcome.version} ({outcome.mode}{warm}, parent {outcome.parent or '-'}): {verdict}: {outcome.report['reason']}")
 
 
 @app.command()

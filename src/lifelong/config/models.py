@@ -73,8 +73,41 @@ class RiverConfig(Strict):
     seed: int = Field(default=0, ge=0)
 
 
+class DistillWarmStart(Strict):
+    """Train the new architecture from scratch with the champion as teacher (distillation).
+
+    The targets are ``(1 - alpha) * onehot(label) + alpha * q``, ``q`` the champion's
+    probabilities on the same rows softened by ``temperature``; the champion reads the rows
+    through its own features, so the new version may use other features.
+    """
+
+    kind: Literal["distill"]
+    alpha: float = Field(default=0.5, ge=0, le=1)
+    temperature: float = Field(default=1.0, gt=0)
+
+
+class GrowWarmStart(Strict):
+    """Grow the champion's network into the new ``hidden`` widths without changing its function.
+
+    Hidden layers are widened (Net2WiderNet) and identity layers appended (Net2DeeperNet, ReLU
+    only); the grown network is then fine-tuned for ``update_epochs`` on the training rows.
+    Needs the champion's kind, features and activation.
+    """
+
+    kind: Literal["grow"]
+    seed: int = Field(default=0, ge=0)
+
+
+WarmStartConfig = Annotated[DistillWarmStart | GrowWarmStart, Field(discriminator="kind")]
+
+
 class TorchNetConfig(Strict):
-    """Hyperparameters shared by the PyTorch learners (extra ``torch``)."""
+    """Hyperparameters shared by the PyTorch learners (extra ``torch``).
+
+    ``warm_start`` applies when an update is a model iteration (the champion has another
+    shape): the new major version starts from the champion (``kind: distill`` or ``kind: grow``)
+    instead of cold. It is not part of the model's shape: data iterations ignore it.
+    """
 
     hidden: tuple[Annotated[int, Field(ge=1)], ...] = Field(default=(32,), min_length=1)
     activation: Literal["relu", "tanh"] = "relu"
@@ -87,6 +120,7 @@ class TorchNetConfig(Strict):
     num_threads: int = Field(default=1, ge=1)
     replay_size: int = Field(default=0, ge=0)
     ewc_lambda: float = Field(default=0.0, ge=0)
+    warm_start: WarmStartConfig | None = None
 
 
 class TorchMLPConfig(TorchNetConfig):
@@ -110,24 +144,76 @@ class TorchEmbeddingConfig(TorchNetConfig):
     unseen: Literal["unknown", "error"] = "unknown"
 
 
+class RecommenderColumns(Strict):
+    """Where a recommender finds its ids: numeric feature columns holding integer ids.
+
+    A row is one (user, item) pair; its label is 1 when the user interacted with the item
+    (click, purchase) and 0 when not (an impression without one). Positive rows train the
+    factorization (``sample_weight``, when present, is the interaction's confidence); the
+    probability served and gated is the factorization's preference score clipped to [0, 1].
+    """
+
+    user: str = Field(min_length=1)
+    item: str = Field(min_length=1)
+
+
+class ImplicitALSConfig(RecommenderColumns):
+    """``implicit`` ALS on implicit feedback (extra ``cf``).
+
+    A stateful update folds in the new users and items (``partial_fit_users`` /
+    ``partial_fit_items``); every ``refit_every`` updates the whole matrix is factorized again
+    from scratch (0: never).
+    """
+
+    kind: Literal["implicit_als"]
+    factors: int = Field(default=32, ge=1)
+    regularization: float = Field(default=0.05, ge=0)
+    alpha: float = Field(default=1.0, gt=0)
+    iterations: int = Field(default=15, ge=1)
+    fold_in_sweeps: int = Field(default=2, ge=1)
+    refit_every: int = Field(default=10, ge=0)
+    seed: int = Field(default=0, ge=0)
+    num_threads: int = Field(default=1, ge=1)
+
+
+class RiverMFConfig(RecommenderColumns):
+    """River's online matrix factorization (FunkMF) with sampled negatives (extra ``cf``)."""
+
+    kind: Literal["river_mf"]
+    n_factors: int = Field(default=16, ge=1)
+    learning_rate: float = Field(default=0.05, gt=0)
+    l2: float = Field(default=0.001, ge=0)
+    negatives: int = Field(default=1, ge=0)
+    epochs: int = Field(default=3, ge=1)
+    seed: int = Field(default=0, ge=0)
+
+
 ModelConfig = Annotated[
     LightGBMConfig
     | SklearnConfig
     | XGBoostConfig
     | RiverConfig
     | TorchMLPConfig
-    | TorchEmbeddingConfig,
+    | TorchEmbeddingConfig
+    | ImplicitALSConfig
+    | RiverMFConfig,
     Field(discriminator="kind"),
 ]
 
 
 __all__ = [
+    "DistillWarmStart",
+    "GrowWarmStart",
+    "ImplicitALSConfig",
     "LightGBMConfig",
     "ModelConfig",
+    "RecommenderColumns",
     "RiverConfig",
+    "RiverMFConfig",
     "SklearnConfig",
     "TorchEmbeddingConfig",
     "TorchMLPConfig",
     "TorchNetConfig",
+    "WarmStartConfig",
     "XGBoostConfig",
 ]

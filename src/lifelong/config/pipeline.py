@@ -76,7 +76,9 @@ class PipelineConfig(Strict):
 
     def model_hash(self) -> str:
         """Hash of what shapes the model (features and model sections): changes mean model iteration."""
-        return _hash({"features": self.features.model_dump(mode="json"), "model": self.model.model_dump(mode="json")})
+        # warm_start is how a new major version starts, not part of its shape
+        model = self.model.model_dump(mode="json", exclude={"warm_start"})
+        return _hash({"features": self.features.model_dump(mode="json"), "model": model})
 
     def config_hash(self) -> str:
         """Hash of the whole spec, recorded on every version."""
@@ -119,7 +121,7 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 
 def _is_union_slot(part: Any) -> bool:
-    return isinstance(part, int) or part in {"source", "labels", "features", "model", "deployment", "executor"}
+    return isinstance(part, int) or part in {"source", "labels", "features", "model", "deployment", "executor", "warm_start"}
 
 
 def _location(parts: tuple[Any, ...]) -> str:

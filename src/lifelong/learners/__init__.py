@@ -22,6 +22,7 @@ from lifelong.errors import ConfigError
 from lifelong.learners.base import FloatArray, Learner
 from lifelong.learners.lightgbm import LightGBMLearner
 from lifelong.learners.manifest import MANIFEST, read_manifest
+from lifelong.learners.recommender_learner import ImplicitALSLearner, RiverMFLearner
 from lifelong.learners.river import RiverLearner
 from lifelong.learners.sklearn import SklearnLearner
 from lifelong.learners.torch_embedding import TorchEmbeddingLearner
@@ -42,6 +43,8 @@ def learner_registry() -> PluginRegistry[Learner]:
             "river": RiverLearner,
             "torch_mlp": TorchMLPLearner,
             "torch_embedding": TorchEmbeddingLearner,
+            "implicit_als": ImplicitALSLearner,
+            "river_mf": RiverMFLearner,
         },
     )
 
@@ -95,9 +98,11 @@ __all__ = [
     "LEARNERS",
     "MANIFEST",
     "FloatArray",
+    "ImplicitALSLearner",
     "Learner",
     "LightGBMLearner",
     "RiverLearner",
+    "RiverMFLearner",
     "SklearnLearner",
     "TorchEmbeddingLearner",
     "TorchMLPLearner",

@@ -87,6 +87,7 @@ def distill(
     alpha: float = 0.5,
     temperature: float = 1.0,
     seed: int = 0,
+    teacher_X: FloatArray | None = None,
 ) -> L:
     """Fit ``student`` from scratch on ``X``, ``y`` with ``teacher``'s predictions mixed in.
 
@@ -104,6 +105,9 @@ def distill(
         Softening of the teacher's probabilities (soft-target students only).
     seed
         Seeds the hard-label draw.
+    teacher_X
+        The same rows as the teacher's own features, when they differ from the student's
+        (a model iteration that changes the features); default ``X``.
     """
     if not teacher.is_fitted:
         raise TrainingError("teacher: expected a fitted champion, got an unfitted learner")
@@ -112,16 +116,21 @@ def distill(
     draw_seed = check_int("seed", seed, minimum=0)
     features = check_features(X)
     target = check_target(y, features.shape[0])
+    teacher_rows = features if teacher_X is None else check_features(teacher_X)
+    if teacher_rows.shape[0] != features.shape[0]:
+        raise TrainingError(
+            f"teacher_X: expected {features.shape[0]} rows (those of X), got {teacher_rows.shape[0]}"
+        )
     classes = teacher.classes_
     check_known_labels(target, classes)
     if isinstance(student, SoftTargetLearner):
         onehot = np.eye(classes.size)[np.searchsorted(classes, target)]
-        soft = soften(teacher.predict_proba(features), heat)
+        soft = soften(teacher.predict_proba(teacher_rows), heat)
         student.fit_soft(features, (1.0 - weight) * onehot + weight * soft, classes=classes)
         return student
     rng = np.random.default_rng(draw_seed)
     from_teacher = rng.random(features.shape[0]) < weight
-    mixed = np.where(from_teacher, teacher.predict(features), target)
+    mixed = np.where(from_teacher, teacher.predict(teacher_rows), target)
     return student.fit(features, mixed)
 
 

@@ -119,4 +119,63 @@ def deepen(learner: L, *, after: int, learning_rate: float | None = None) -> L:
     return learner.transplant(grown, tensors, learning_rate=learning_rate)
 
 
-__all__ = ["deepen", "widen"]
+def grow(learner: L, template: L, *, seed: int = 0) -> L:
+    """``learner`` grown into ``template``'s hidden widths, same function, ``template``'s settings.
+
+    Each of the champion's hidden layers is widened to the template's width at that depth
+    (:func:`widen`); each further layer of the template is an identity layer appended
+    (:func:`deepen`, ReLU only) and then widened, so it must be at least as wide as the layer
+    before it. The result has the template's other hyperparameters (learning rate, epochs,
+    replay, EWC) and a fresh optimizer; the activation and input layout must be the champion's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lifelong.learners.torch_mlp import TorchMLPLearner
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> champion = TorchMLPLearner(hidden=(4,), epochs=5).fit(X, (X[:, 0] > 0).astype(int))
+    >>> grown = grow(champion, TorchMLPLearner(hidden=(6, 8), learning_rate=0.001))
+    >>> grown.hidden, grown.learning_rate
+    ((6, 8), 0.001)
+    >>> bool(np.abs(grown.predict_proba(X) - champion.predict_proba(X)).max() < 1e-9)
+    True
+    >>> grow(champion, TorchMLPLearner(hidden=(2,)))
+    Traceback (most recent call last):
+    ...
+    lifelong.errors.ConfigError: hidden: growing keeps every layer at least as wide, expected layer 0 >= 4 units, got [2]
+    """
+    _fitted(learner)
+    if type(template) is not type(learner):
+        raise ConfigError(
+            f"kind: growing keeps the champion's kind, expected {learner.kind!r}, got {template.kind!r}"
+        )
+    mine, theirs = learner.signature(), template.signature()
+    for name in sorted(set(mine) | set(theirs)):
+        if name != "hidden" and mine.get(name) != theirs.get(name):
+            raise ConfigError(
+                f"{name}: growing keeps the champion's {name}, expected {mine.get(name)!r}, "
+                f"got {theirs.get(name)!r}"
+            )
+    old, new = learner.hidden, template.hidden
+    if len(new) < len(old):
+        raise ConfigError(
+            f"hidden: growing keeps every layer, expected at least {len(old)} layers, got {list(new)}"
+        )
+    for index, width in enumerate(new):
+        floor = old[index] if index < len(old) else new[index - 1]
+        if width < floor:
+            raise ConfigError(
+                f"hidden: growing keeps every layer at least as wide, expected layer {index} "
+                f">= {floor} units, got {list(new)}"
+            )
+    grown = learner
+    for index, width in enumerate(new):
+        if index >= len(old):
+            grown = deepen(grown, after=index - 1)
+        if width > grown.hidden[index]:
+            grown = widen(grown, layer=index, width=width, seed=seed + index)
+    return grown.transplant(grown.hidden, grown.weights(), params=template.params())
+
+
+__all__ = ["deepen", "grow", "widen"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import importlib.metadata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -432,22 +432,30 @@ class TorchLearnerBase(Learner):
         tensors: dict[str, torch.Tensor],
         *,
         learning_rate: float | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> Self:
         """A fitted copy with other hidden widths and the given tensors (network surgery).
 
-        The copy keeps the classes, the input layout, the replay buffer and the call counter;
-        it starts a fresh optimizer (at ``learning_rate``, default this learner's) and no EWC
-        anchor (the tensor shapes changed).
+        The copy keeps the classes, the input layout, the replay buffer (what fits in its own)
+        and the call counter; it starts a fresh optimizer (at ``learning_rate``, default the
+        copy's) and no EWC anchor (the tensor shapes changed). ``params`` gives the copy other
+        hyperparameters (default this learner's); ``hidden`` always wins.
         """
         if self._spec is None or self._n_features is None:
             raise TrainingError(f"transplant: the {self.kind} learner is not fitted")
-        rate = self.learning_rate if learning_rate is None else learning_rate
-        learner = type(self)(**{**self.params(), "hidden": list(hidden), "learning_rate": rate})
+        base = self.params() if params is None else dict(params)
+        rate = base.get("learning_rate", self.learning_rate) if learning_rate is None else learning_rate
+        learner = type(self)(**{**base, "hidden": list(hidden), "learning_rate": rate})
         spec = learner._net_spec(self._n_features, self._classes.size)
         learner._install(spec, tensors, self._classes, self._n_features)
         learner._calls = self._calls
         if self._replay is not None and learner._replay is not None:
-            learner._replay.restore(self._replay.X, self._replay.codes, self._replay.seen)
+            keep = min(self._replay.size, learner._replay.capacity)
+            learner._replay.restore(
+                self._replay.X[-keep:] if keep else self._replay.X[:0],
+                self._replay.codes[-keep:] if keep else self._replay.codes[:0],
+                self._replay.seen,
+            )
         return learner
 
     def _install(

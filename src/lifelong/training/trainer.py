@@ -10,11 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lifelong.errors import DataError, IncompatibleParentError, LifelongError, TrainingError
+from lifelong.errors import ConfigError, DataError, IncompatibleParentError, LifelongError, TrainingError
 from lifelong.features import FeaturePipeline
 from lifelong.learners.base import Learner
 from lifelong.registry.types import Iteration, TrainingMode
 from lifelong.training.bundle import ModelBundle
+from lifelong.training.trainer_warm_start import WarmStart, warm_started
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class TrainingSpec:
     passthrough: tuple[str, ...] = ()
     min_rows: int = 1
     weight: str | None = "sample_weight"
+    warm_start: WarmStart | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class TrainedModel:
     rows: int
     cpu_seconds: float
     wall_seconds: float
+    warm_start: dict[str, Any] | None = None
 
     def metrics(self) -> dict[str, Any]:
         return {"train_rows": self.rows, "train_cpu_s": self.cpu_seconds, "train_wall_s": self.wall_seconds}
@@ -51,6 +54,9 @@ class Trainer:
     With ``parent`` and mode stateful, the parent's learner is updated on the new rows and the
     result is a data iteration (MINOR bump). Without a parent, or stateless, a fresh learner is
     fit; it is a model iteration (new MAJOR) when the model's shape differs from the parent's.
+    A model iteration whose spec has ``warm_start`` starts from ``teacher`` (the champion)
+    instead of cold: distilled from it, or grown from it (see
+    :mod:`lifelong.training.trainer_warm_start`).
     """
 
     def train(
@@ -61,6 +67,8 @@ class Trainer:
         mode: TrainingMode,
         parent: ModelBundle | None,
         parent_version: str | None = None,
+        teacher: ModelBundle | None = None,
+        teacher_version: str | None = None,
     ) -> TrainedModel:
         if spec.label not in frame.columns:
             raise DataError(f"{spec.label}: expected a label column in the training rows, got columns {list(frame.columns)}")
@@ -83,11 +91,30 @@ class Trainer:
             )
         stateful = mode is TrainingMode.STATEFUL and parent is not None and parent.learner.supports_update
         iteration = Iteration.DATA if (parent is not None and same_shape) else Iteration.MODEL
+        warm = None
+        if not stateful and spec.warm_start is not None and teacher is not None and teacher.model_hash != spec.model_hash:
+            warm = spec.warm_start
+            iteration = Iteration.MODEL
+            if warm.method == "grow" and teacher.features != spec.features:
+                raise ConfigError(
+                    f"champion {teacher_version}: 'grow' keeps the champion's input layer, expected its features "
+                    f"{teacher.features!r}, got {spec.features!r}; use warm_start kind 'distill' to change features"
+                )
         cpu0, wall0 = time.process_time(), time.perf_counter()
         try:
             if stateful and parent is not None:
                 learner = parent.learner
                 learner.update(X, y, sample_weight=weights)
+            elif warm is not None and teacher is not None:
+                learner = warm_started(
+                    warm,
+                    teacher=teacher.learner,
+                    teacher_rows=teacher.transform(labeled),
+                    student=spec.learner_factory(),
+                    X=X,
+                    y=y,
+                    sample_weight=weights,
+                )
             else:
                 learner = spec.learner_factory()
                 learner.fit(X, y, sample_weight=weights)
@@ -102,13 +129,15 @@ class Trainer:
             model_hash=spec.model_hash,
             passthrough=spec.passthrough,
         )
+        grown = warm is not None and warm.method == "grow"  # continued from the champion's weights
         return TrainedModel(
             bundle=bundle,
-            mode=TrainingMode.STATEFUL if stateful else TrainingMode.STATELESS,
+            mode=TrainingMode.STATEFUL if stateful or grown else TrainingMode.STATELESS,
             iteration=iteration,
             rows=int(len(labeled)),
             cpu_seconds=cpu,
             wall_seconds=wall,
+            warm_start=None if warm is None else {**warm.to_dict(), "from": teacher_version},
         )
 
 

@@ -107,6 +107,12 @@ def test_blocks_span_segments() -> None:
     assert list(chain) == ["9:1", "9:0", "5:0", "1:3", "1:2", "1:1", "1:0"]
     assert reads == [[(9, 0, 1), (5, 0, 0), (1, 3, 3)], [(1, 0, 2)]]
     assert chain[3] == "1:3" and len(reads) == 2  # cached
+    reads.clear()
+    long = VersionChain([(1, 99)], fetch, block=4)
+    assert long[-1] == "1:0" and reads == [[(1, 0, 3)]]
+    assert list(long) == [f"1:{p}" for p in range(99, -1, -1)]
+    # Iterating reads runs of 1, 2, 4, 8 then the 9 blocks left but the last, cached already.
+    assert [high - low + 1 for [(_, low, high)] in reads[1:]] == [4, 8, 16, 32, 36]
     with pytest.raises(ValueError, match="block"):
         VersionChain([], fetch, block=0)
 

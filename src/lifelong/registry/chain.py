@@ -12,7 +12,7 @@ Examples
 (8, '7:2', '1:0')
 >>> list(chain)
 ['7:2', '7:1', '7:0', '1:4', '1:3', '1:2', '1:1', '1:0']
->>> pages
+>>> pages  # chain[0], chain[-1], then iterating reads the one block still missing
 [[(7, 0, 2)], [(1, 0, 1)], [(1, 2, 4)]]
 """
 
@@ -25,7 +25,8 @@ from typing import TypeVar, overload
 
 T = TypeVar("T")
 BLOCK = 256
-"""Records read per database round trip."""
+"""Records read per database round trip when indexing."""
+_MAX_RUN = 32
 
 Fetch = Callable[[list[tuple[int, int, int]]], list[T]]
 
@@ -35,8 +36,8 @@ class VersionChain(Sequence[T]):
 
     Which versions the chain holds is settled when it is made (a list of lineage segments:
     ``(segment, top position)``, each covering positions ``top`` down to 0). The records
-    themselves are read on first access, ``block`` at a time, in chain order; each read is a
-    transaction of its own, so a record's mutable fields (metrics, evaluation, status) are
+    themselves are read on first access, ``block`` at a time (iterating reads growing runs of
+    blocks), in chain order; each read is a transaction of its own, so a record's mutable fields (metrics, evaluation, status) are
     those of the moment it is read. Versions are never deleted, so every record is found.
 
     Parameters
@@ -88,8 +89,22 @@ class VersionChain(Sequence[T]):
         return self._load(number)[offset]
 
     def __iter__(self) -> Iterator[T]:
-        for number in range(-(-self._length // self._block)):
-            yield from self._load(number)
+        """Every record in order; blocks not read yet are read a growing run at a time (1, 2,
+        4... up to 32 blocks per query), so a long chain takes a few queries."""
+        count = -(-self._length // self._block)
+        number, run = 0, 1
+        while number < count:
+            found = self._blocks.get(number)
+            if found is not None:
+                yield from found
+                number += 1
+                continue
+            end = number + 1
+            while end < count and end - number < run and end not in self._blocks:
+                end += 1
+            for loaded in self._load_run(number, end):
+                yield from loaded
+            number, run = end, min(run * 2, _MAX_RUN)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (VersionChain, list, tuple)):
@@ -105,18 +120,23 @@ class VersionChain(Sequence[T]):
         found = self._blocks.get(number)
         if found is not None:
             return found
+        return self._load_run(number, number + 1)[0]
+
+    def _load_run(self, start: int, end: int) -> list[list[T]]:
+        """Blocks ``start`` to ``end - 1``, read in one query unless already read."""
         with self._lock:
-            found = self._blocks.get(number)
-            if found is None:
-                first = number * self._block
-                last = min(first + self._block, self._length) - 1
+            if any(number not in self._blocks for number in range(start, end)):
+                first = start * self._block
+                last = min(end * self._block, self._length) - 1
                 found = self._fetch(self._parts(first, last))
                 if len(found) != last - first + 1:
                     raise RuntimeError(
                         f"lineage read: expected {last - first + 1} records, got {len(found)}"
                     )
-                self._blocks[number] = found
-        return found
+                for number in range(start, end):
+                    offset = (number - start) * self._block
+                    self._blocks.setdefault(number, found[offset : offset + self._block])
+            return [self._blocks[number] for number in range(start, end)]
 
     def _parts(self, first: int, last: int) -> list[tuple[int, int, int]]:
         """``(segment, low, high)`` ranges covering chain positions ``first``..``last``."""

@@ -126,8 +126,9 @@ class RecommenderLearner(Learner):
         bad = np.flatnonzero(~np.isin(values, (0.0, 1.0)))
         if bad.size:
             row = int(bad[0])
+            value = target[row].item() if isinstance(target[row], np.generic) else target[row]
             raise DataError(
-                f"label: expected 0 or 1 (1: the user interacted with the item), got {target[row]!r} at row {row}"
+                f"label: expected 0 or 1 (1: the user interacted with the item), got {value!r} at row {row}"
             )
         positive = values == 1.0
         if sample_weight is not None:

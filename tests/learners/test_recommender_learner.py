@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -118,3 +119,15 @@ def test_stateful_update_refuses_a_parent_of_another_shape() -> None:
     other = ImplicitALSLearner(user_column=1, item_column=2, factors=8)
     with pytest.raises(IncompatibleParentError, match="expected the same features and model shape"):
         parent.check_compatible("b", other.signature(), version="1.0")
+
+
+def test_recall_at_k_measures_the_top_k_on_held_out_clicks(factory: Callable[[], Learner]) -> None:
+    X, y = rows(0, n=1500)
+    learner: Any = factory().fit(X[:1000], y[:1000])
+    recall = learner.recall_at_k(X[1000:], y[1000:], k=5)
+    # held-out clicks repeat the users' taste group (10 of the 20 items): a random top 5 scores
+    # about 0.25 recall, the taste groups learned much more
+    assert 0.5 < recall <= 1.0, recall
+    assert learner.recall_at_k(X[1000:], y[1000:], k=20) >= recall
+    with pytest.raises(DataError, match="expected at least one row with label 1"):
+        learner.recall_at_k(X[1000:1010], np.zeros(10, dtype=int), k=5)

@@ -10,7 +10,8 @@ holding integer ids; its label is 1 when the user interacted with the item and 0
 * ``predict_proba`` is the factorization's preference score of each pair clipped to [0, 1]
   (both ALS and FunkMF regress a 0/1 preference), 0 for an unknown user or item, so the
   loop's gates (ROC AUC: observed pairs ranked above the others) and the server work unchanged.
-* ``recommend`` ranks items for users, for callers that want the top ``k``.
+* ``recommend`` ranks items for users, for callers that want the top ``k``, and
+  ``recall_at_k`` measures that ranking on held-out rows.
 
 The state is the recommender's own npz files (no pickle) in ``recommender/`` beside
 ``learner.json``.
@@ -175,9 +176,35 @@ class RecommenderLearner(Learner):
     def predict(self, X: FloatArray) -> NDArray[Any]:
         return np.asarray(CLASSES[np.argmax(self.predict_proba(X), axis=1)])
 
-    def recommend(self, users: Sequence[int], *, k: int = 10) -> list[Ranked]:
-        """Up to ``k`` ``(item, score)`` pairs per user id, best first, items seen excluded."""
-        return self.recommender.recommend([str(int(u)) for u in users], k=k)
+    def recommend(
+        self, users: Sequence[int], *, k: int = 10, exclude_seen: bool = True
+    ) -> list[Ranked]:
+        """Up to ``k`` ``(item, score)`` pairs per user id, best first (seen items excluded by default)."""
+        return self.recommender.recommend([str(int(u)) for u in users], k=k, exclude_seen=exclude_seen)
+
+    def recall_at_k(
+        self, X: FloatArray, y: NDArray[Any], *, k: int = 10, exclude_seen: bool = False
+    ) -> float:
+        """Share of each user's held-out positive items found in their top ``k``, averaged over users.
+
+        Each user with a label-1 row in ``X`` counts once: the items of those rows that the
+        recommender ranks in the user's top ``k``, divided by ``min(k, number of such items)``.
+        With ``exclude_seen``, items already in the user's state are left out of the top ``k``
+        (for held-out rows of new pairs only). Unknown users get the most popular items.
+        """
+        batch = self._positives(X, y, None)
+        if len(batch) == 0:
+            raise DataError("label: expected at least one row with label 1 to measure recall, got none")
+        wanted: dict[str, set[str]] = {}
+        for user, item in zip(batch.users.tolist(), batch.items.tolist(), strict=True):
+            wanted.setdefault(user, set()).add(item)
+        users = sorted(wanted)
+        ranked = self.recommender.recommend(users, k=k, exclude_seen=exclude_seen)
+        shares = [
+            len(wanted[user] & {item for item, _ in top}) / min(k, len(wanted[user]))
+            for user, top in zip(users, ranked, strict=True)
+        ]
+        return float(np.mean(shares))
 
     # ------------------------------------------------------------------- state
     @property

@@ -10,6 +10,8 @@ process carries on where the last one stopped.
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,18 +71,35 @@ class SkippedUpdate:
     at: datetime
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    """Hard-link ``source`` as ``target`` (read-only use), copying where links are refused."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 class _FramePredictor:
-    """A bundle seen by the evaluator: probabilities from raw rows through its own features."""
+    """A bundle seen by the evaluator: probabilities from raw rows through its own features.
+
+    The last frame's probabilities are kept: the champion is scored once per update on the
+    held-out rows, not once per challenger.
+    """
 
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
+        self._last: tuple[Any, np.ndarray[Any, Any]] | None = None
 
     @property
     def classes_(self) -> np.ndarray[Any, Any]:
         return self.bundle.classes_
 
     def predict_proba(self, X: Any) -> np.ndarray[Any, Any]:
-        return self.bundle.predict_proba_frame(X)
+        if self._last is not None and self._last[0] is X:
+            return self._last[1].copy()
+        proba = self.bundle.predict_proba_frame(X)
+        self._last = (X, proba)
+        return proba.copy()
 
 
 @dataclass
@@ -95,6 +114,7 @@ class Orchestrator:
     _resumed: bool = False
     _monitor: MonitorContext | None = None
     _counts: dict[str, tuple[datetime, int, int]] = field(default_factory=dict)
+    _scored: tuple[str, _FramePredictor] | None = None
 
     # ------------------------------------------------------------------ state
     def champion(self) -> ModelVersion | None:
@@ -388,14 +408,13 @@ class Orchestrator:
             code_version=__version__,
             git_commit=git_commit(self.pipeline.project_dir),
             library_versions=library_versions(),
-            trigger={
-                **trigger,
-                **({} if name is None else {"challenger": name}),
-                **({} if trained.warm_start is None else {"warm_start": trained.warm_start}),
-            },
+            trigger=trigger if name is None else {**trigger, "challenger": name},
         )
         with tempfile.TemporaryDirectory(prefix="lifelong-bundle-") as tmp:
-            trained.bundle.save(Path(tmp))
+            if prepared.saved is not None:  # the files the executor stored: linked, not saved again
+                shutil.copytree(prepared.saved, tmp, dirs_exist_ok=True, copy_function=_link_or_copy)
+            else:
+                trained.bundle.save(Path(tmp))
             write_recorded_spec(Path(tmp), config)  # the exact spec, for `lifelong reproduce`
             report = self._evaluate(trained.bundle, champion, holdout, older=older, artifact_dir=Path(tmp))
             report = self._screen_labels(report, champion, train, now)
@@ -424,6 +443,13 @@ class Orchestrator:
         bundle = self.bundle(champion) if champion is not None else None
         return screen.judge(report, champion=bundle, train=train, before=screen.exclude(before), label=self.pipeline.label_column, now=now)
 
+    def _champion_predictor(self, champion: ModelVersion) -> _FramePredictor:
+        """The champion as the evaluator sees it, shared by the challengers of an update."""
+        bundle = self.bundle(champion)
+        if self._scored is None or self._scored[0] != champion.version or self._scored[1].bundle is not bundle:
+            self._scored = (champion.version, _FramePredictor(bundle))
+        return self._scored[1]
+
     def _evaluate(
         self,
         challenger: ModelBundle,
@@ -436,7 +462,7 @@ class Orchestrator:
         evaluator = self.pipeline.evaluator
         label = self.pipeline.label_column
         y = holdout[label].to_numpy()
-        champion_predictor = _FramePredictor(self.bundle(champion)) if champion is not None else None
+        champion_predictor = self._champion_predictor(champion) if champion is not None else None
         older_rows = (older, older[label].to_numpy()) if older is not None and len(older) else None
         return evaluator.evaluate(
             _FramePredictor(challenger),

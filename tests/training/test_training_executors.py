@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from service_support import require
 
-from lifelong.errors import ConfigError, TrainingError
+from lifelong.errors import ConfigError, NotFoundError, TrainingError
 from lifelong.registry import ArtifactStore
 from lifelong.registry.types import TrainingMode
 from lifelong.training import write_snapshot
@@ -188,3 +188,28 @@ def test_the_spec_selects_the_executor_and_names_bad_fields() -> None:
         match="training.recalibration.every: expected greater than or equal to 1, got 0",
     ):
         parse_config({**base, "training": {"recalibration": {"every": 0}}})
+
+
+def test_in_process_training_uses_the_rows_just_written_and_keeps_the_saved_bundle(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "artifacts")
+    rows = _rows(3).assign(city=["a", "b"] * 200)
+    job = _job(store, rows, features={"numeric": ["x1", "x2"], "categorical": {"city": ["a", "b"]}})
+    reference = run_job(job.to_dict(), isolated=False)["bundle_sha256"]  # trained on the rows read back
+    executor = InProcessExecutor()
+    store.path_of(job.snapshot.sha256).unlink()  # a read of the snapshot would now fail
+    with pytest.raises(NotFoundError, match=job.snapshot.sha256):
+        executor.run([job])
+    (result,) = executor.run_written([job], frames={job.snapshot.sha256: rows}, store=store)
+    assert result.bundle_sha256 == reference  # the same bytes as training on the stored snapshot
+    saved = executor.saved_bundle(result)
+    assert saved is not None
+    manifest = store.read_manifest(result.bundle_sha256)
+    on_disk = {str(path.relative_to(saved)) for path in saved.rglob("*") if path.is_file()}
+    assert on_disk == set(manifest)
+    assert all(ArtifactStore._hash_path(saved / name) == entry["sha256"] for name, entry in manifest.items())
+    assert executor.load(result, store).bundle is not None
+    other = ArtifactStore(tmp_path / "elsewhere")  # a store the job was not written to: read as usual
+    with pytest.raises(NotFoundError, match=job.snapshot.sha256):
+        executor.run_written([job], frames={job.snapshot.sha256: rows}, store=other)
+    assert not saved.exists()  # released with the next batch
+    executor.close()

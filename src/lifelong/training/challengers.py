@@ -2,7 +2,8 @@
 
 For each planned challenger the training rows are written as a content-addressed snapshot
 first; the executor then trains all of them at once (in parallel on a process pool or Ray)
-from those snapshots and the champion's artifact. Each result comes back with the metrics the
+from those snapshots and the champion's artifact. An executor in this process trains on the
+rows just written, without reading them back. Each result comes back with the metrics the
 orchestrator records on the version besides the training cost: the recalibration decision
 and the forgetting measured on the ancestors' training windows.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -36,6 +38,7 @@ class PreparedChallenger:
     trained: TrainedModel
     snapshot: SnapshotRef
     metrics: dict[str, Any] = field(default_factory=dict)
+    saved: Path | None = None  # the bundle as the executor stored it, until its next batch
 
 
 def snapshot_rows(pipeline: Pipeline, rows: pd.DataFrame) -> SnapshotRef:
@@ -43,7 +46,7 @@ def snapshot_rows(pipeline: Pipeline, rows: pd.DataFrame) -> SnapshotRef:
     end = rows["event_time"].max() + pd.Timedelta(microseconds=1)
     return write_snapshot(
         pipeline.registry.artifacts,
-        rows.reset_index(drop=True),
+        rows,
         start=rows["event_time"].min().to_pydatetime(),
         end=end.to_pydatetime(),
         source=f"{pipeline.config.name}:{type(pipeline.labeler).__name__}",
@@ -59,7 +62,8 @@ def train_challengers(
     recalibration: RecalibrationDecision | None = None,
 ) -> list[PreparedChallenger]:
     """Snapshot, then train every plan ``(name, mode, model, rows)`` in one executor batch."""
-    snapshots = [snapshot_rows(pipeline, rows) for _, _, _, rows in plans]
+    frames = [rows.reset_index(drop=True) for _, _, _, rows in plans]
+    snapshots = [snapshot_rows(pipeline, rows) for rows in frames]
     jobs = [
         TrainingJob.for_pipeline(
             pipeline,
@@ -68,11 +72,12 @@ def train_challengers(
             parent=champion if champion is not None and mode is TrainingMode.STATEFUL else None,
             model=model,
             name=name,
-            teacher=_teacher(pipeline, model, mode, champion, champion_bundle),
         )
         for (name, mode, model, _), snapshot in zip(plans, snapshots, strict=True)
     ]
-    results = pipeline.executor.run(jobs)
+    store = pipeline.registry.artifacts
+    written = {snapshot.sha256: rows for snapshot, rows in zip(snapshots, frames, strict=True)}
+    results = pipeline.executor.run_written(jobs, frames=written, store=store)  # never read back
     prepared = []
     for result, snapshot in zip(results, snapshots, strict=True):
         trained = pipeline.executor.load(result, pipeline.registry.artifacts)
@@ -81,22 +86,8 @@ def train_challengers(
             metrics["recalibration"] = recalibration.to_dict()
         if champion is not None and champion_bundle is not None:
             metrics.update(forgetting_metrics(pipeline, champion, champion_bundle, trained.bundle))
-        prepared.append(PreparedChallenger(trained, snapshot, metrics))
+        prepared.append(PreparedChallenger(trained, snapshot, metrics, pipeline.executor.saved_bundle(result)))
     return prepared
-
-
-def _teacher(
-    pipeline: Pipeline,
-    model: Any,
-    mode: TrainingMode,
-    champion: ModelVersion | None,
-    champion_bundle: ModelBundle | None,
-) -> ModelVersion | None:
-    """The champion, when this plan is a model iteration whose spec starts from it (``warm_start``)."""
-    if champion is None or champion_bundle is None or mode is TrainingMode.STATEFUL:
-        return None
-    spec = pipeline.training_spec(model)
-    return champion if spec.warm_start is not None and champion_bundle.model_hash != spec.model_hash else None
 
 
 __all__ = ["Plan", "PreparedChallenger", "snapshot_rows", "train_challengers"]

@@ -29,6 +29,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+import pandas as pd
+
 from lifelong.errors import ConfigError
 from lifelong.registry.artifacts import ArtifactStore
 from lifelong.registry.codec import snapshot_from_json, snapshot_to_json
@@ -64,9 +66,6 @@ class TrainingJob:
     holdout: SnapshotRef | None = None
     metric: str | None = None
     name: str | None = None
-    warm_start: Mapping[str, Any] | None = None
-    teacher_artifact: str | None = None
-    teacher_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form (what crosses the process boundary)."""
@@ -89,9 +88,6 @@ class TrainingJob:
             "holdout": snapshot_to_json(self.holdout),
             "metric": self.metric,
             "name": self.name,
-            "warm_start": None if self.warm_start is None else dict(self.warm_start),
-            "teacher_artifact": self.teacher_artifact,
-            "teacher_version": self.teacher_version,
         }
 
     @classmethod
@@ -120,9 +116,6 @@ class TrainingJob:
                 holdout=snapshot_from_json(data.get("holdout")),
                 metric=data.get("metric"),
                 name=data.get("name"),
-                warm_start=data.get("warm_start"),
-                teacher_artifact=data.get("teacher_artifact"),
-                teacher_version=data.get("teacher_version"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"job: expected a training job mapping, got {exc!r}") from exc
@@ -138,12 +131,8 @@ class TrainingJob:
         model: ModelConfig | None = None,
         holdout: SnapshotRef | None = None,
         name: str | None = None,
-        teacher: ModelVersion | None = None,
     ) -> TrainingJob:
-        """The job that trains ``pipeline``'s model (or the challenger ``model``) on ``snapshot``.
-
-        ``teacher`` (the champion) is what a model with ``warm_start`` starts from.
-        """
+        """The job that trains ``pipeline``'s model (or the challenger ``model``) on ``snapshot``."""
         from lifelong.runtime import learner_params
 
         config = (
@@ -171,9 +160,6 @@ class TrainingJob:
             holdout=holdout,
             metric=pipeline.config.evaluation.metric if holdout is not None else None,
             name=name,
-            warm_start=None if spec.warm_start is None or teacher is None else spec.warm_start.to_dict(),
-            teacher_artifact=teacher.artifact_sha256 if teacher is not None and spec.warm_start is not None else None,
-            teacher_version=teacher.version if teacher is not None and spec.warm_start is not None else None,
         )
 
 
@@ -190,7 +176,6 @@ class JobResult:
     wall_seconds: float
     holdout_metric: float | None = None
     worker: dict[str, Any] = field(default_factory=dict)
-    warm_start: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -203,7 +188,6 @@ class JobResult:
             "wall_seconds": self.wall_seconds,
             "holdout_metric": self.holdout_metric,
             "worker": dict(self.worker),
-            "warm_start": self.warm_start,
         }
 
     @classmethod
@@ -220,7 +204,6 @@ class JobResult:
             if data.get("holdout_metric") is None
             else float(data["holdout_metric"]),
             worker=dict(data.get("worker") or {}),
-            warm_start=data.get("warm_start"),
         )
 
 
@@ -236,7 +219,6 @@ def load_result(result: JobResult, store: ArtifactStore) -> TrainedModel:
         rows=result.rows,
         cpu_seconds=result.cpu_seconds,
         wall_seconds=result.wall_seconds,
-        warm_start=result.warm_start,
     )
 
 
@@ -248,6 +230,24 @@ class Executor(ABC):
     @abstractmethod
     def run(self, jobs: Sequence[TrainingJob]) -> list[JobResult]:
         """Run ``jobs`` (in parallel where the executor can) and wait for all of them."""
+
+    def run_written(
+        self, jobs: Sequence[TrainingJob], *, frames: Mapping[str, pd.DataFrame], store: ArtifactStore
+    ) -> list[JobResult]:
+        """Run ``jobs`` whose snapshots this process has just written to ``store``.
+
+        ``frames`` holds each snapshot's rows by sha256. An executor that trains in this
+        process trains on them and writes through ``store`` (nothing read back); the others
+        run the jobs as :meth:`run` does (their workers read the snapshots from the store).
+        """
+        return self.run(jobs)
+
+    def saved_bundle(self, result: JobResult) -> Path | None:
+        """A folder holding ``result``'s bundle exactly as stored, when this process has one.
+
+        Valid until the next batch of jobs; the caller only reads (or hard-links) its files.
+        """
+        return None
 
     def train(self, job: TrainingJob, store: ArtifactStore) -> TrainedModel:
         """Run one job and load its bundle."""

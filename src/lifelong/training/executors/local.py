@@ -15,9 +15,13 @@ import json
 import selectors
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import IO, Any
+
+import pandas as pd
 
 from lifelong import errors
 from lifelong.errors import ConfigError, LifelongError, TrainingError
@@ -43,15 +47,54 @@ class InProcessExecutor(Executor):
 
     def __init__(self) -> None:
         self._trained: dict[str, ModelBundle] = {}
+        self._saved: dict[str, Path] = {}
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
 
     def run(self, jobs: Sequence[TrainingJob]) -> list[JobResult]:
+        return self._run(jobs, {}, None)
+
+    def run_written(
+        self, jobs: Sequence[TrainingJob], *, frames: Mapping[str, pd.DataFrame], store: ArtifactStore
+    ) -> list[JobResult]:
+        """Train on the snapshots' rows in memory and store through ``store`` (see :class:`Executor`)."""
+        return self._run(jobs, frames, store)
+
+    def _run(
+        self, jobs: Sequence[TrainingJob], frames: Mapping[str, pd.DataFrame], store: ArtifactStore | None
+    ) -> list[JobResult]:
         self._trained = {}  # only the last batch's bundles: they are loaded right after it
+        self._release()
+        if store is not None:
+            self._folder = tempfile.TemporaryDirectory(prefix="lifelong-trained-")
         results = []
-        for job in jobs:
-            result, bundle = train_job(job, isolated=False)
+        for index, job in enumerate(jobs):
+            usable = store is not None and Path(job.artifacts_root) == store.root.resolve()
+            keep = Path(self._folder.name) / str(index) if usable and self._folder is not None else None
+            result, bundle = train_job(
+                job,
+                isolated=False,
+                frame=frames.get(job.snapshot.sha256) if usable else None,
+                store=store if usable else None,
+                keep=keep,
+            )
             self._trained[result.bundle_sha256] = bundle
+            if keep is not None:
+                self._saved[result.bundle_sha256] = keep
             results.append(result)
         return results
+
+    def saved_bundle(self, result: JobResult) -> Path | None:
+        """The folder this process saved ``result``'s bundle in, until the next batch."""
+        return self._saved.get(result.bundle_sha256)
+
+    def _release(self) -> None:
+        self._saved = {}
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+    def close(self) -> None:
+        self._release()
 
     def load(self, result: JobResult, store: ArtifactStore) -> TrainedModel:
         """The bundle this process just trained and stored as ``result`` (no read back), else from the store."""
@@ -65,7 +108,6 @@ class InProcessExecutor(Executor):
             rows=result.rows,
             cpu_seconds=result.cpu_seconds,
             wall_seconds=result.wall_seconds,
-            warm_start=result.warm_start,
         )
 
 

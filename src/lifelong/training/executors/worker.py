@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+import pandas as pd
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from lifelong.evaluation.metrics import get_metric
 from lifelong.features import FeaturePipeline
@@ -32,7 +33,6 @@ from lifelong.training.bundle import ModelBundle
 from lifelong.training.executors.base import JobResult, TrainingJob
 from lifelong.training.snapshot import read_snapshot
 from lifelong.training.trainer import Trainer, TrainingSpec
-from lifelong.training.trainer_warm_start import WarmStart
 
 
 def _holdout_metric(job: TrainingJob, bundle: ModelBundle, store: ArtifactStore) -> float | None:
@@ -52,13 +52,44 @@ def execute(job: TrainingJob, *, isolated: bool) -> JobResult:
     return train_job(job, isolated=isolated)[0]
 
 
-def train_job(job: TrainingJob, *, isolated: bool) -> tuple[JobResult, ModelBundle]:
-    """Train ``job``, store its bundle, and return the result with the trained bundle itself."""
+_CONTROLLER: dict[int, ThreadpoolController] = {}
+
+
+def _controller() -> ThreadpoolController:
+    """This process's thread pools, scanned again only after more modules were imported.
+
+    Scanning the loaded libraries costs milliseconds per job; a library that brings its own
+    pool (OpenMP, BLAS) is loaded by an import, which changes ``len(sys.modules)``.
+    """
+    loaded = len(sys.modules)
+    found = _CONTROLLER.get(loaded)
+    if found is None:
+        _CONTROLLER.clear()
+        found = _CONTROLLER[loaded] = ThreadpoolController()
+    return found
+
+
+def train_job(
+    job: TrainingJob,
+    *,
+    isolated: bool,
+    frame: pd.DataFrame | None = None,
+    store: ArtifactStore | None = None,
+    keep: Path | None = None,
+) -> tuple[JobResult, ModelBundle]:
+    """Train ``job``, store its bundle, and return the result with the trained bundle itself.
+
+    In the process that wrote the snapshot, ``frame`` is its rows (not read back), ``store``
+    the artifact store it was written to, and ``keep`` an absent folder where the saved
+    bundle stays (the caller copies it into the version's artifact instead of saving again).
+    """
     if isolated:
         random.seed(job.seed)
         np.random.seed(job.seed)
-    store = ArtifactStore(Path(job.artifacts_root))
-    frame = read_snapshot(store, job.snapshot)
+    if store is None:
+        store = ArtifactStore(Path(job.artifacts_root))
+    if frame is None:
+        frame = read_snapshot(store, job.snapshot)
     spec = TrainingSpec(
         learner_factory=functools.partial(
             build_learner, job.learner_kind, dict(job.learner_params)
@@ -69,7 +100,6 @@ def train_job(job: TrainingJob, *, isolated: bool) -> tuple[JobResult, ModelBund
         passthrough=job.passthrough,
         min_rows=job.min_rows,
         weight=job.weight,
-        warm_start=None if job.warm_start is None else WarmStart.from_dict(job.warm_start),
     )
     with tempfile.TemporaryDirectory(prefix="lifelong-worker-") as tmp:
         parent = None
@@ -78,23 +108,12 @@ def train_job(job: TrainingJob, *, isolated: bool) -> tuple[JobResult, ModelBund
                 store.materialize(job.parent_artifact, Path(tmp) / "parent"),
                 signer=Signer.from_file(store.root.parent / "signing.key"),
             )
-        teacher = None
-        if job.warm_start is not None and job.teacher_artifact is not None:
-            teacher = ModelBundle.load(
-                store.materialize(job.teacher_artifact, Path(tmp) / "teacher"),
-                signer=Signer.from_file(store.root.parent / "signing.key"),
-            )
-        with threadpool_limits(limits=job.threads):
+        limits = threadpool_limits(limits=job.threads) if isolated else _controller().limit(limits=job.threads)
+        with limits:
             trained = Trainer().train(
-                spec,
-                frame,
-                mode=job.mode,
-                parent=parent,
-                parent_version=job.parent_version,
-                teacher=teacher,
-                teacher_version=job.teacher_version,
+                spec, frame, mode=job.mode, parent=parent, parent_version=job.parent_version
             )
-        out = Path(tmp) / "bundle"
+        out = keep if keep is not None else Path(tmp) / "bundle"
         trained.bundle.save(out)
         bundle_sha = store.put_directory(out)
     result = JobResult(
@@ -107,7 +126,6 @@ def train_job(job: TrainingJob, *, isolated: bool) -> tuple[JobResult, ModelBund
         wall_seconds=trained.wall_seconds,
         holdout_metric=_holdout_metric(job, trained.bundle, store),
         worker={"pid": os.getpid(), "host": platform.node(), "isolated": isolated},
-        warm_start=trained.warm_start,
     )
     return result, trained.bundle
 

@@ -27,6 +27,7 @@ from lifelong.config import NaturalLabelsConfig
 from lifelong.evaluation import EvaluationReport, best_passing
 from lifelong.provenance import git_commit, library_versions
 from lifelong.evaluation.poisoning import screen_for
+from lifelong.learners.recommender_learner import ranking_metrics
 from lifelong.recovery import PENDING, Recovered, finish_interrupted
 from lifelong.registry.types import Iteration, Lineage, ModelVersion, TrainingMode
 from lifelong.runtime import Pipeline
@@ -423,7 +424,12 @@ class Orchestrator:
                 Path(tmp),
                 lineage=lineage,
                 learner_kind=trained.bundle.learner.kind,
-                metrics={**trained.metrics(), **prepared.metrics, f"holdout_{report.metric}": report.challenger},
+                metrics={
+                    **trained.metrics(),
+                    **prepared.metrics,
+                    f"holdout_{report.metric}": report.challenger,
+                    **ranking_metrics(trained.bundle.learner, holdout, transform=trained.bundle.transform, label=self.pipeline.label_column),
+                },
                 evaluation={**report.to_dict(), "challenger_name": name},
                 status=PENDING,  # decided below; lifelong.recovery finishes it after a crash
             )

@@ -65,15 +65,17 @@ def recs_spec(tmp_path: Path, model: dict[str, Any]) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("model", "auc_floor"),
+    ("model", "auc_floor", "recall_floor"),
     [
-        ({"kind": "implicit_als", "user": "user", "item": "item", "factors": 8, "iterations": 8, "refit_every": 2}, 0.65),
+        ({"kind": "implicit_als", "user": "user", "item": "item", "factors": 8, "iterations": 8, "refit_every": 2}, 0.65, 0.45),
         # FunkMF (SGD, one pass per update, sampled negatives) ranks less well on so few rows
-        ({"kind": "river_mf", "user": "user", "item": "item", "n_factors": 8, "epochs": 10}, 0.55),
+        ({"kind": "river_mf", "user": "user", "item": "item", "n_factors": 8, "epochs": 10}, 0.55, 0.35),
     ],
     ids=["implicit_als", "river_mf"],
 )
-def test_recommender_trains_versions_gates_and_serves(tmp_path: Path, model: dict[str, Any], auc_floor: float) -> None:
+def test_recommender_trains_versions_gates_and_serves(
+    tmp_path: Path, model: dict[str, Any], auc_floor: float, recall_floor: float
+) -> None:
     write_interactions(tmp_path / "events.csv")
     pipeline = Pipeline.open(load_config(recs_spec(tmp_path, model)))
     try:
@@ -89,6 +91,10 @@ def test_recommender_trains_versions_gates_and_serves(tmp_path: Path, model: dic
         assert second.evaluation["metric"] == "roc_auc" and second.evaluation["gates"]
         # the factorization learned the taste groups: clicked pairs rank above the others
         assert all(v.metrics["holdout_roc_auc"] > auc_floor for v in versions[1:]), [v.metrics["holdout_roc_auc"] for v in versions]
+        # and each held-out user's top 10 holds their clicked items: recall@10 recorded on every
+        # version (a random top 10 of the 30 items finds about 0.33 of them)
+        recalls = [v.metrics["holdout_recall_at_10"] for v in versions]
+        assert all(0 <= r <= 1 for r in recalls) and float(np.mean(recalls[1:])) > recall_floor, recalls
         champion = pipeline.registry.alias_version("recs", "champion")
         assert champion is not None
         orchestrator = Orchestrator(pipeline)

@@ -32,7 +32,7 @@ lifelong.errors.ValidationError: X: expected an integer user id in column 0, got
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -253,6 +253,27 @@ class RecommenderLearner(Learner):
         return learner
 
 
+def ranking_metrics(
+    learner: Learner,
+    rows: Any,
+    *,
+    transform: Callable[[Any], FloatArray],
+    label: str,
+    k: int = 10,
+) -> dict[str, float]:
+    """``{"holdout_recall_at_K": ...}`` of a recommender on the held-out ``rows`` (a frame).
+
+    ``transform`` turns the rows into the learner's feature matrix (only called for a
+    recommender). Empty for other learners, and when the rows hold no label-1 row.
+    """
+    if not isinstance(learner, RecommenderLearner) or not learner.is_fitted or len(rows) == 0:
+        return {}
+    try:
+        return {f"holdout_recall_at_{k}": learner.recall_at_k(transform(rows), rows[label].to_numpy(), k=k)}
+    except DataError:
+        return {}
+
+
 class ImplicitALSLearner(RecommenderLearner):
     """``implicit`` ALS with fold-in and a refit every ``refit_every`` updates, as a learner.
 
@@ -323,4 +344,10 @@ class RiverMFLearner(RecommenderLearner):
         )
 
 
-__all__ = ["ImplicitALSLearner", "RecommenderLearner", "RiverMFLearner", "recommender_layout"]
+__all__ = [
+    "ImplicitALSLearner",
+    "RecommenderLearner",
+    "RiverMFLearner",
+    "ranking_metrics",
+    "recommender_layout",
+]

@@ -409,7 +409,11 @@ class Orchestrator:
             code_version=__version__,
             git_commit=git_commit(self.pipeline.project_dir),
             library_versions=library_versions(),
-            trigger=trigger if name is None else {**trigger, "challenger": name},
+            trigger={
+                **trigger,
+                **({} if name is None else {"challenger": name}),
+                **({} if trained.warm_start is None else {"warm_start": trained.warm_start}),
+            },
         )
         with tempfile.TemporaryDirectory(prefix="lifelong-bundle-") as tmp:
             if prepared.saved is not None:  # the files the executor stored: linked, not saved again

@@ -72,6 +72,7 @@ def train_challengers(
             parent=champion if champion is not None and mode is TrainingMode.STATEFUL else None,
             model=model,
             name=name,
+            teacher=_teacher(pipeline, model, mode, champion, champion_bundle),
         )
         for (name, mode, model, _), snapshot in zip(plans, snapshots, strict=True)
     ]
@@ -88,6 +89,20 @@ def train_challengers(
             metrics.update(forgetting_metrics(pipeline, champion, champion_bundle, trained.bundle))
         prepared.append(PreparedChallenger(trained, snapshot, metrics, pipeline.executor.saved_bundle(result)))
     return prepared
+
+
+def _teacher(
+    pipeline: Pipeline,
+    model: Any,
+    mode: TrainingMode,
+    champion: ModelVersion | None,
+    champion_bundle: ModelBundle | None,
+) -> ModelVersion | None:
+    """The champion, when this plan is a model iteration whose spec starts from it (``warm_start``)."""
+    if champion is None or champion_bundle is None or mode is TrainingMode.STATEFUL:
+        return None
+    spec = pipeline.training_spec(model)
+    return champion if spec.warm_start is not None and champion_bundle.model_hash != spec.model_hash else None
 
 
 __all__ = ["Plan", "PreparedChallenger", "snapshot_rows", "train_challengers"]

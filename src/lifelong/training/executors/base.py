@@ -66,6 +66,9 @@ class TrainingJob:
     holdout: SnapshotRef | None = None
     metric: str | None = None
     name: str | None = None
+    warm_start: Mapping[str, Any] | None = None
+    teacher_artifact: str | None = None
+    teacher_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form (what crosses the process boundary)."""
@@ -88,6 +91,9 @@ class TrainingJob:
             "holdout": snapshot_to_json(self.holdout),
             "metric": self.metric,
             "name": self.name,
+            "warm_start": None if self.warm_start is None else dict(self.warm_start),
+            "teacher_artifact": self.teacher_artifact,
+            "teacher_version": self.teacher_version,
         }
 
     @classmethod
@@ -116,6 +122,9 @@ class TrainingJob:
                 holdout=snapshot_from_json(data.get("holdout")),
                 metric=data.get("metric"),
                 name=data.get("name"),
+                warm_start=data.get("warm_start"),
+                teacher_artifact=data.get("teacher_artifact"),
+                teacher_version=data.get("teacher_version"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"job: expected a training job mapping, got {exc!r}") from exc
@@ -131,8 +140,12 @@ class TrainingJob:
         model: ModelConfig | None = None,
         holdout: SnapshotRef | None = None,
         name: str | None = None,
+        teacher: ModelVersion | None = None,
     ) -> TrainingJob:
-        """The job that trains ``pipeline``'s model (or the challenger ``model``) on ``snapshot``."""
+        """The job that trains ``pipeline``'s model (or the challenger ``model``) on ``snapshot``.
+
+        ``teacher`` (the champion) is what a model with ``warm_start`` starts from.
+        """
         from lifelong.runtime import learner_params
 
         config = (
@@ -160,6 +173,9 @@ class TrainingJob:
             holdout=holdout,
             metric=pipeline.config.evaluation.metric if holdout is not None else None,
             name=name,
+            warm_start=None if spec.warm_start is None or teacher is None else spec.warm_start.to_dict(),
+            teacher_artifact=teacher.artifact_sha256 if teacher is not None and spec.warm_start is not None else None,
+            teacher_version=teacher.version if teacher is not None and spec.warm_start is not None else None,
         )
 
 
@@ -176,6 +192,7 @@ class JobResult:
     wall_seconds: float
     holdout_metric: float | None = None
     worker: dict[str, Any] = field(default_factory=dict)
+    warm_start: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -188,6 +205,7 @@ class JobResult:
             "wall_seconds": self.wall_seconds,
             "holdout_metric": self.holdout_metric,
             "worker": dict(self.worker),
+            "warm_start": self.warm_start,
         }
 
     @classmethod
@@ -204,6 +222,7 @@ class JobResult:
             if data.get("holdout_metric") is None
             else float(data["holdout_metric"]),
             worker=dict(data.get("worker") or {}),
+            warm_start=data.get("warm_start"),
         )
 
 
@@ -219,6 +238,7 @@ def load_result(result: JobResult, store: ArtifactStore) -> TrainedModel:
         rows=result.rows,
         cpu_seconds=result.cpu_seconds,
         wall_seconds=result.wall_seconds,
+        warm_start=result.warm_start,
     )
 
 

@@ -108,6 +108,7 @@ class InProcessExecutor(Executor):
             rows=result.rows,
             cpu_seconds=result.cpu_seconds,
             wall_seconds=result.wall_seconds,
+            warm_start=result.warm_start,
         )
 
 

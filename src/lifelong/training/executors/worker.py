@@ -33,6 +33,7 @@ from lifelong.training.bundle import ModelBundle
 from lifelong.training.executors.base import JobResult, TrainingJob
 from lifelong.training.snapshot import read_snapshot
 from lifelong.training.trainer import Trainer, TrainingSpec
+from lifelong.training.trainer_warm_start import WarmStart
 
 
 def _holdout_metric(job: TrainingJob, bundle: ModelBundle, store: ArtifactStore) -> float | None:
@@ -100,6 +101,7 @@ def train_job(
         passthrough=job.passthrough,
         min_rows=job.min_rows,
         weight=job.weight,
+        warm_start=None if job.warm_start is None else WarmStart.from_dict(job.warm_start),
     )
     with tempfile.TemporaryDirectory(prefix="lifelong-worker-") as tmp:
         parent = None
@@ -108,10 +110,22 @@ def train_job(
                 store.materialize(job.parent_artifact, Path(tmp) / "parent"),
                 signer=Signer.from_file(store.root.parent / "signing.key"),
             )
+        teacher = None
+        if job.warm_start is not None and job.teacher_artifact is not None:
+            teacher = ModelBundle.load(
+                store.materialize(job.teacher_artifact, Path(tmp) / "teacher"),
+                signer=Signer.from_file(store.root.parent / "signing.key"),
+            )
         limits = threadpool_limits(limits=job.threads) if isolated else _controller().limit(limits=job.threads)
         with limits:
             trained = Trainer().train(
-                spec, frame, mode=job.mode, parent=parent, parent_version=job.parent_version
+                spec,
+                frame,
+                mode=job.mode,
+                parent=parent,
+                parent_version=job.parent_version,
+                teacher=teacher,
+                teacher_version=job.teacher_version,
             )
         out = keep if keep is not None else Path(tmp) / "bundle"
         trained.bundle.save(out)
@@ -126,6 +140,7 @@ def train_job(
         wall_seconds=trained.wall_seconds,
         holdout_metric=_holdout_metric(job, trained.bundle, store),
         worker={"pid": os.getpid(), "host": platform.node(), "isolated": isolated},
+        warm_start=trained.warm_start,
     )
     return result, trained.bundle
 

@@ -177,6 +177,7 @@ def _random_kills(
         "kills_leaving_half_done_update": half_done_seen,
         "versions": len(expected["versions"]),
         "repeated_triggers": 0,
+        "events_stored_once": expected["events"],
     }
 
 

@@ -12,7 +12,9 @@ nobody.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pipeline_support import write_spec, write_stream
-from reliability_support import Record
+from reliability_support import LIFELONG, Record
 
 from lifelong.config import load_config
 from lifelong.errors import ConfigError
@@ -221,6 +223,31 @@ def test_throttle_is_deterministic_and_release_returns_everything(tmp_path: Path
         assert store.count(EVENTS) == n and len(quarantine.exclude(frame)) == n
     finally:
         store.close()
+
+
+def test_ingest_cli_reports_the_flag_and_the_throttle(tmp_path: Path) -> None:
+    frame = _stream(tmp_path / "events.csv", poisoned=False, seed=3)
+    spec = write_spec(tmp_path, evaluation={"metric": "roc_auc", "gates": GATES})
+    home = load_config(spec).home
+    with ParquetEventStore(home / "events") as store:
+        when = pd.Timestamp("2024-01-01", tz="UTC").to_pydatetime()
+        SourceQuarantine(store, column="source").flag(
+            "c", at=when, reason="labels disagree", evidence={}, throttle=THROTTLE
+        )
+    done = subprocess.run(
+        [str(LIFELONG), "ingest", "-c", str(spec), "--once"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    [flagged] = report["flagged_sources"]
+    assert flagged["source"] == "c" and flagged["throttle"] == THROTTLE
+    assert flagged["reason"] == "labels disagree"
+    c_events = int((frame["source"] == "c").sum())
+    assert report["quarantined"] == flagged["held"] > 0
+    assert abs(flagged["held"] / c_events - (1 - THROTTLE)) <= 0.03, flagged  # binomial sd 0.009
+    with ParquetEventStore(home / "events") as store:
+        assert store.count(HELD) == flagged["held"]
+        assert store.count(EVENTS) + store.count(HELD) == len(frame)  # nothing lost
 
 
 @pytest.mark.parametrize("bad", [1.0, -0.1, 2, float("nan"), "0.1", True])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -74,8 +74,15 @@ def ingest(
 
                 with ticking(progress, refresh):
                     totals = process.run()
+            report: dict[str, Any] = dict(totals)
+            if any(gate.kind == "label_quality" for gate in pipeline.config.evaluation.gates):
+                from lifelong.evaluation.poisoning import screen_for
+
+                screen = screen_for(pipeline.evaluator.gates, pipeline.store)
+                if screen is not None:  # flagged sources, their throttle and held-back events
+                    report["flagged_sources"] = screen.quarantine.status()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             pipeline.close()
-        _emit(totals)
+        _emit(report)

@@ -40,7 +40,7 @@ def test_defaults_and_durations() -> None:
 @pytest.mark.parametrize(
     ("patch", "expected"),
     [
-        ({"model": {"kind": "tensorflow"}}, "model.kind: expected one of 'lightgbm', 'sklearn', 'xgboost', 'river', 'torch_mlp', 'torch_embedding', got 'tensorflow'"),
+        ({"model": {"kind": "tensorflow"}}, "model.kind: expected one of 'lightgbm', 'sklearn', 'xgboost', 'river', 'torch_mlp', 'torch_embedding', 'implicit_als', 'river_mf', got 'tensorflow'"),
         ({"model": {"kind": "lightgbm", "num_leaves": "many"}}, "model.num_leaves: expected a valid integer"),
         ({"training": {"mode": "warm"}}, "training.mode: expected 'stateless' or 'stateful', got 'warm'"),
         ({"training": {"window": "3 fortnights"}}, "training.window: expected a duration"),

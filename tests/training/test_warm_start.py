@@ -165,3 +165,22 @@ def test_warm_start_is_not_part_of_the_models_shape(tmp_path: Path) -> None:
     warm = load_config(write_spec(tmp_path, model={**MLP, "warm_start": {"kind": "grow"}}))
     assert plain.model_hash() == warm.model_hash()
     assert plain.config_hash() != warm.config_hash()
+
+
+def test_warm_start_runs_in_a_worker_process(tmp_path: Path) -> None:
+    """The local executor: the worker loads the champion as teacher and reports the warm start back."""
+    _champion_pipeline(tmp_path)
+    training = {"mode": "stateful", "window": "2d", "holdout": "6h", "min_rows": 100, "executor": {"kind": "local"}}
+    student = {**MLP, "hidden": [8, 8], "warm_start": {"kind": "grow"}}
+    pipeline = Pipeline.open(load_config(write_spec(tmp_path, model=student, training=training)))
+    try:
+        champion = pipeline.registry.get_alias("churn", "champion")
+        assert champion is not None
+        outcome = Orchestrator(pipeline).update(_now(pipeline), Decision(True, "manual", "deeper"))
+        assert isinstance(outcome, UpdateResult) and outcome.version == "2.0"
+        version = pipeline.registry.get("churn", "2.0")
+        assert version.metrics["executor"] == "local"
+        assert version.lineage.trigger["warm_start"]["method"] == "grow"
+        assert version.lineage.trigger["warm_start"]["from"] == champion.version
+    finally:
+        pipeline.close()

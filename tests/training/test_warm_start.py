@@ -184,3 +184,20 @@ def test_warm_start_runs_in_a_worker_process(tmp_path: Path) -> None:
         assert version.lineage.trigger["warm_start"]["from"] == champion.version
     finally:
         pipeline.close()
+
+
+@pytest.mark.parametrize("kind", ["grow", "distill"])
+def test_reproduce_rebuilds_a_warm_started_version(tmp_path: Path, kind: str) -> None:
+    from lifelong.training.reproduce import reproduce
+
+    _champion_pipeline(tmp_path)
+    student = {**MLP, "hidden": [12], "warm_start": {"kind": kind}}
+    pipeline = Pipeline.open(load_config(write_spec(tmp_path, model=student)))
+    try:
+        outcome = Orchestrator(pipeline).update(_now(pipeline), Decision(True, "manual", kind))
+        assert isinstance(outcome, UpdateResult) and outcome.version == "2.0"
+        report = reproduce(pipeline, "churn", "2.0")
+        assert report.matched, report.lines()
+        assert report.max_abs_diff <= 1e-6
+    finally:
+        pipeline.close()

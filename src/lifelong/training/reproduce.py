@@ -5,7 +5,8 @@ spec it was trained under; at registration the orchestrator also stores that spe
 ``pipeline.json`` inside the version's artifact (:func:`write_recorded_spec`, secrets
 redacted), so the *recorded* spec is used even after the file changed. :func:`reproduce`
 trains again — the parent's artifact updated on the snapshot for a stateful version, a fresh
-learner fitted on it otherwise — through the pipeline's executor, then compares both models'
+learner fitted on it otherwise, or, for a version whose lineage names a warm start, the same
+distillation or growth from the recorded champion — through the pipeline's executor, then compares both models'
 probabilities on the snapshot rows: bit-for-bit for LightGBM and XGBoost (seeded, fixed
 threads, deterministic mode), within ``tolerance`` for other families.
 
@@ -195,9 +196,11 @@ def reproduce(
 
     rebuilt = dataclasses.replace(pipeline, config=config, features=build_features(config))
     mode = TrainingMode(lineage.mode)
+    warm = lineage.trigger.get("warm_start")  # a model iteration started from this champion
+    teacher = registry.get(model, str(warm["from"])) if isinstance(warm, dict) and warm.get("from") else None
     parent = (
         registry.get(model, lineage.parent)
-        if mode is TrainingMode.STATEFUL and lineage.parent
+        if mode is TrainingMode.STATEFUL and lineage.parent and teacher is None
         else None
     )
     job = TrainingJob.for_pipeline(
@@ -207,6 +210,7 @@ def reproduce(
         parent=parent,
         model=model_config,
         name=f"reproduce-{version}",
+        teacher=teacher,
     )
     if job.model_hash != recorded_bundle.model_hash:
         notes.append(

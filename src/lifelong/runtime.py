@@ -37,8 +37,8 @@ from lifelong.learners.river import home_signer
 from lifelong.learners.torch_embedding import embedding_layout
 from lifelong.registry import Registry
 from lifelong.training import TrainingSpec
-from lifelong.training.trainer_warm_start import WarmStart
 from lifelong.training.executors import Executor, InProcessExecutor, build_executor
+from lifelong.training.trainer_warm_start import WarmStart
 from lifelong.triggers import CombinedTrigger, build_trigger
 
 
@@ -83,8 +83,8 @@ def learner_params(config: PipelineConfig) -> tuple[str, dict[str, Any]]:
     if isinstance(model, TorchMLPConfig):
         return "torch_mlp", model.model_dump(exclude={"kind", "warm_start"})
     if isinstance(model, ImplicitALSConfig | RiverMFConfig):
-        layout = recommender_layout(config.features.numeric, user=model.user, item=model.item)
-        return model.kind, {**model.model_dump(exclude={"kind", "user", "item"}), **layout}
+        columns = recommender_layout(config.features.numeric, user=model.user, item=model.item)
+        return model.kind, {**model.model_dump(exclude={"kind", "user", "item"}), **columns}
     if isinstance(model, TorchEmbeddingConfig):
         params = model.model_dump(exclude={"kind", "embed_categoricals", "id_columns", "warm_start"})
         layout = embedding_layout(

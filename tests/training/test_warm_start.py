@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pipeline_support import write_spec, write_stream
 
 from lifelong.config import load_config
 from lifelong.deployment import promote
@@ -17,7 +18,6 @@ from lifelong.orchestrator import Orchestrator, UpdateResult
 from lifelong.registry.types import Iteration, TrainingMode
 from lifelong.runtime import Pipeline
 from lifelong.triggers import Decision
-from pipeline_support import write_spec, write_stream
 
 pytest.importorskip("torch", reason="the 'torch' extra is not installed")
 

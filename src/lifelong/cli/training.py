@@ -7,9 +7,17 @@ from typing import Annotated, Any
 
 import typer
 
+from lifelong.cli.app import (
+    ConfigOption,
+    JsonFlag,
+    _emit,
+    _pipeline,
+    app,
+    console,
+    handled,
+    progress_display,
+)
 from lifelong.errors import ConfigError, NotFoundError
-
-from lifelong.cli.app import ConfigOption, JsonFlag, _emit, _pipeline, app, console, handled, progress_display
 
 
 @app.command()
@@ -82,6 +90,7 @@ def with_warm_start(pipeline: Any, *, distill: bool, grow: bool, from_scratch: b
             "(a model iteration: other hidden widths, features or activation), got the champion's own shape"
         )
     previous = model.warm_start
+    keep: DistillWarmStart | GrowWarmStart
     if distill:
         keep = previous if isinstance(previous, DistillWarmStart) else DistillWarmStart(kind="distill")
     else:

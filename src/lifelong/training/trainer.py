@@ -10,7 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lifelong.errors import ConfigError, DataError, IncompatibleParentError, LifelongError, TrainingError
+from lifelong.errors import (
+    ConfigError,
+    DataError,
+    IncompatibleParentError,
+    LifelongError,
+    TrainingError,
+)
 from lifelong.features import FeaturePipeline
 from lifelong.learners.base import Learner
 from lifelong.registry.types import Iteration, TrainingMode

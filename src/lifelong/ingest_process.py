@@ -2,13 +2,13 @@
 
 One thread polls the source and validates (decodes) its batches; a writer thread appends each
 batch to the event store (fsync and rename before it returns) and stores its dead letters;
-only then does the polling thread commit the batch's position (Kafka offsets, Redis XACK, the
-checkpoint file) — on the polling thread, as Kafka consumers expect, in the order read.
-Between them sits a bounded queue of ``max_in_flight`` batches: when the store falls behind,
-the reader blocks on the queue and stops polling the source (backpressure), so memory stays
-bounded whatever the backlog. The writer stores the batches waiting in the queue together
-(one file per day and one fsync for all of them: a group commit), and batches are committed
-in the order they were read.
+only then does the writer commit the batch's position (Kafka offsets, Redis XACK, the
+checkpoint file), in the order read, right away: a position never waits for the next poll
+(librdkafka and redis-py clients may be called from several threads). Between them sits a
+bounded queue of ``max_in_flight`` batches: when the store falls behind, the reader blocks on
+the queue and stops polling the source (backpressure), so memory stays bounded whatever the
+backlog. The writer stores the batches waiting in the queue together (one file per day and
+one fsync for all of them: a group commit).
 
 On :meth:`IngestProcess.stop` (SIGTERM, SIGINT) the reader stops polling, the writer stores
 and commits every batch already read, and the source is closed. After a ``kill -9`` nothing
@@ -98,7 +98,6 @@ class IngestProcess:
         self.totals = {"batches": 0, "written": 0, "duplicates": 0, "dead_letters": 0}
         self._source = source
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=self.options.max_in_flight)
-        self._stored: queue.SimpleQueue[Batch] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._failure: BaseException | None = None
         self._guard = threading.Lock()
@@ -129,18 +128,15 @@ class IngestProcess:
         """
         source = self._source if self._source is not None else open_source(self.pipeline)
         self.serve_metrics()
-        writer = threading.Thread(target=self._write, name="lifelong-ingest-writer", daemon=True)
+        writer = threading.Thread(target=self._write, args=(source,), name="lifelong-ingest-writer", daemon=True)
         writer.start()
         try:
             self._read(source)
         finally:
-            self._put(None, source, final=True)
+            self._put(None, final=True)
             writer.join()
-            try:
-                self._commit(source)
-            finally:
-                source.close()
-                self.metrics.close()
+            source.close()
+            self.metrics.close()
         if self._failure is not None:
             raise self._failure
         return dict(self.totals)
@@ -152,14 +148,13 @@ class IngestProcess:
             got = 0
             for batch in source.read(since=since):
                 got += 1
-                if not self._put(batch, source):
+                if not self._put(batch):
                     return
                 if lag is not None and got % 8 == 1:
                     self.metrics.lag(lag())
                 if self._stop.is_set():
                     return
             since = None
-            self._commit(source)
             if lag is not None:
                 self.metrics.lag(lag())
             if not self.options.follow:
@@ -167,19 +162,9 @@ class IngestProcess:
             if got == 0 and not isinstance(source, BrokerSource):
                 self._stop.wait(self.options.poll)  # brokers wait for new events themselves
 
-    def _commit(self, source: Source) -> None:
-        """Commit, in order, the batches the writer has stored (on this thread: the one polling)."""
+    def _put(self, batch: Batch | None, *, final: bool = False) -> bool:
+        """Queue ``batch`` for the writer, waiting while the queue is full; False if storing failed."""
         while True:
-            try:
-                batch = self._stored.get_nowait()
-            except queue.Empty:
-                return
-            commit_batch(self.pipeline, batch, source)
-
-    def _put(self, batch: Batch | None, source: Source, *, final: bool = False) -> bool:
-        """Queue ``batch`` for the writer, committing stored ones while the queue is full; False if failed."""
-        while True:
-            self._commit(source)
             if self._failure is not None and not final:
                 return False
             try:
@@ -202,7 +187,7 @@ class IngestProcess:
             except queue.Empty:
                 return taken, False
 
-    def _write(self) -> None:
+    def _write(self, source: Source) -> None:
         while True:
             batches, last = self._take()
             try:
@@ -212,8 +197,8 @@ class IngestProcess:
                     for group in _grouped(batches):
                         for key, value in store_events(self.pipeline, group).items():
                             counts[key] = counts.get(key, 0) + value
-                    for batch in batches:
-                        self._stored.put(batch)
+                    for batch in batches:  # durably stored: now their positions, in the order read
+                        commit_batch(self.pipeline, batch, source)
                     self.metrics.stored(
                         written=counts["written"], duplicates=counts["duplicates"], dead_letters=counts["dead_letters"],
                         seconds=time.perf_counter() - started,

@@ -22,7 +22,9 @@ lifelong.errors.ConfigError: options.enable.auto.commit: expected it unset (offs
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any, overload
 
@@ -33,6 +35,7 @@ from lifelong.errors import ConfigError
 from lifelong.events.batch import Batch, Checkpoint
 from lifelong.events.normalize import check_stream_name
 from lifelong.events.schema import EventSchema
+from lifelong.sources.ahead import DecodeAhead
 from lifelong.sources.base import Source
 from lifelong.sources.errors import SourceUnavailableError
 from lifelong.sources.messages import decode_table
@@ -179,6 +182,8 @@ class KafkaSource(Source):
         self._seek: dict[tuple[str, int], int] = {}
         self._last_error: str | None = None
         self._assigned_at = 0.0
+        self._poller: int | None = None  # the thread that polls (and so commits)
+        self._outbox: deque[list[TopicPartition]] = deque()  # commits asked for by other threads
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -237,8 +242,12 @@ class KafkaSource(Source):
 
         Without ``since`` reading goes on from the group's committed offsets (or the current
         position, on later calls); with ``since`` each partition it names starts at its offset.
+        Each batch is decoded on a worker thread while the next records are consumed, and the
+        batches come out in the order they were consumed.
         """
         consumer = self._open()
+        self._poller = threading.get_ident()
+        self._send_outbox(consumer)
         if since is not None:
             self._seek = parse_offsets(since)
             if self._assigned:
@@ -248,26 +257,38 @@ class KafkaSource(Source):
                     self._seek.pop((partition.topic, partition.partition))
         started = time.monotonic()
         quiet_since = started
-        while True:
-            try:
-                messages = consumer.consume(self._batch_size, timeout=self._linger)
-            except KafkaException as exc:
-                raise SourceUnavailableError(f"kafka: consume failed: {exc}") from exc
-            usable = self._usable(messages)
-            if usable:
-                quiet_since = time.monotonic()
-                yield self._batch(usable)
-                continue
-            now = time.monotonic()
-            if self._assigned is None:
-                if now - started > self._join_timeout:
-                    raise SourceUnavailableError(
-                        f"kafka: expected partitions of {list(self._topics)} assigned to group {self._group_id!r} "
-                        f"within {self._join_timeout:g} s, got none (last error: {self._last_error or 'none'})"
-                    )
-                continue
-            if now - max(quiet_since, self._assigned_at) >= self._idle:
-                return
+        ahead: DecodeAhead[Batch] = DecodeAhead(depth=2)  # decoding overlaps the next consume
+        try:
+            while True:
+                try:
+                    messages = consumer.consume(self._batch_size, timeout=self._linger)
+                except KafkaException as exc:
+                    raise SourceUnavailableError(f"kafka: consume failed: {exc}") from exc
+                self._send_outbox(consumer)
+                usable = self._usable(messages)
+                if usable:
+                    yield from ahead.push(self._batch, usable)
+                    quiet_since = time.monotonic()  # time spent waiting on the caller is not quiet time
+                    continue
+                handed = False
+                for batch in ahead.drain():  # nothing new: hand over what is decoding now
+                    yield batch
+                    handed = True
+                if handed:
+                    quiet_since = time.monotonic()
+                    continue
+                now = time.monotonic()
+                if self._assigned is None:
+                    if now - started > self._join_timeout:
+                        raise SourceUnavailableError(
+                            f"kafka: expected partitions of {list(self._topics)} assigned to group {self._group_id!r} "
+                            f"within {self._join_timeout:g} s, got none (last error: {self._last_error or 'none'})"
+                        )
+                    continue
+                if now - max(quiet_since, self._assigned_at) >= self._idle:
+                    return
+        finally:
+            ahead.close()
 
     def _usable(self, messages: list[Message]) -> list[Message]:
         if not any([message.error() for message in messages]):
@@ -299,17 +320,32 @@ class KafkaSource(Source):
 
         The request is sent without waiting for its answer (a synchronous commit can stall
         behind a rebalance); answers are handled while polling, and :meth:`close` waits for
-        the outstanding ones. A commit that fails (say, refused during a rebalance) is logged:
+        the outstanding ones. Called from another thread than the one reading, the request is
+        sent by the reading thread right after its current ``consume`` (at most ``linger`` later)
+        or by :meth:`close`. A commit that fails (say, refused during a rebalance) is logged:
         those records are read again and the store drops them by id.
         """
         offsets = [TopicPartition(t, p, o) for (t, p), o in parse_offsets(checkpoint).items()]
         if not offsets:
             return
-        consumer = self._open()
+        if self._poller is not None and threading.get_ident() != self._poller:
+            # confluent-kafka lets one thread at a time into the consumer, and the polling thread
+            # is nearly always in consume(): the polling thread sends this after its next one.
+            self._outbox.append(offsets)
+            return
+        self._send(self._open(), offsets)
+
+    def _send(self, consumer: Consumer, offsets: list[TopicPartition]) -> None:
         try:
             consumer.commit(offsets=offsets, asynchronous=True)
         except KafkaException as exc:
-            raise SourceUnavailableError(f"kafka: commit of {checkpoint.position} failed: {exc}") from exc
+            shown = {_key(p.topic, p.partition): p.offset for p in offsets}
+            raise SourceUnavailableError(f"kafka: commit of {shown} failed: {exc}") from exc
+
+    def _send_outbox(self, consumer: Consumer) -> None:
+        """Send, in order, the commits other threads asked for (on the polling thread)."""
+        while self._outbox:
+            self._send(consumer, self._outbox.popleft())
 
     def _on_commit(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
         failed = [p for p in partitions if p.error is not None]
@@ -334,8 +370,10 @@ class KafkaSource(Source):
     def close(self) -> None:
         """Leave the group and close the consumer (uncommitted records are read again later)."""
         if self._consumer is not None:
+            self._send_outbox(self._consumer)
             consumer, self._consumer = self._consumer, None
             self._assigned = None
+            self._poller = None
             consumer.close()
 
     def info(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import logging
 import socket
 import time
 from collections.abc import Generator, Sequence
+from operator import itemgetter
 from typing import Any, overload
 
 import orjson
@@ -41,7 +42,26 @@ from lifelong.sources.messages import decode_table
 
 log = logging.getLogger("lifelong.sources.redis")
 Entry = tuple[bytes, dict[bytes, bytes] | None]
+RawEntry = tuple[bytes, list[bytes] | None]  # an entry as XREADGROUP answers it: id, [field, value, ...] (None: deleted)
 _ACK_CHUNK = 5000
+_first, _second = itemgetter(0), itemgetter(1)
+
+
+def _unparsed(response: Any, **options: Any) -> Any:
+    """XREADGROUP's reply as Redis sent it (redis-py would build a dict per entry, in Python)."""
+    return response
+
+
+def _stream_entries(reply: Any) -> list[RawEntry]:
+    """The entries of a one-stream XREADGROUP reply (RESP2: ``[[key, entries]]``; RESP3: ``{key: entries}``)."""
+    if not reply:
+        return []
+    found = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
+    return list(found or [])
+
+
+def _flat(fields: dict[bytes, bytes] | None) -> list[bytes] | None:
+    return None if fields is None else [part for pair in fields.items() for part in pair]
 
 
 class _Origins(Sequence[str]):
@@ -193,6 +213,7 @@ class RedisStreamsSource(Source):
             except redis.RedisError as exc:
                 client.close()
                 raise SourceUnavailableError(f"redis: cannot reach {self._url}: {exc}") from exc
+            client.set_response_callback("XREADGROUP", _unparsed)
             self._client = client
         return self._client
 
@@ -217,12 +238,11 @@ class RedisStreamsSource(Source):
         except redis.RedisError as exc:
             raise SourceUnavailableError(f"redis: reading {self._key!r} failed: {exc}") from exc
 
-    def _pending(self, client: redis.Redis) -> list[Entry]:
+    def _pending(self, client: redis.Redis) -> list[RawEntry]:
         """This consumer's unacknowledged entries (once, after a restart)."""
         if self._own_cursor is None:
             return []
-        reply = client.xreadgroup(self._group, self._consumer, {self._key: self._own_cursor}, count=self._batch_size)
-        entries: list[Entry] = reply[0][1] if reply else []
+        entries = _stream_entries(client.xreadgroup(self._group, self._consumer, {self._key: self._own_cursor}, count=self._batch_size))
         if not entries:
             self._own_cursor = None
             return []
@@ -230,7 +250,7 @@ class RedisStreamsSource(Source):
         self._own_cursor = last.decode() if isinstance(last, bytes) else str(last)
         return entries
 
-    def _claim(self, client: redis.Redis) -> list[Entry]:
+    def _claim(self, client: redis.Redis) -> list[RawEntry]:
         """Entries idle on other (crashed) consumers for ``claim_idle``, taken over."""
         now = time.monotonic()
         if now < self._next_claim:
@@ -243,30 +263,44 @@ class RedisStreamsSource(Source):
         self._claim_cursor = cursor.decode() if isinstance(cursor, bytes) else str(cursor)
         if self._claim_cursor == "0-0":
             self._next_claim = now + self._claim_idle_ms / 2000
-        entries: list[Entry] = list(claimed) + [(entry_id, None) for entry_id in deleted]
+        entries: list[RawEntry] = [(entry_id, _flat(fields)) for entry_id, fields in claimed] + [(entry_id, None) for entry_id in deleted]
         if entries:
             log.info("redis: took over %d entries pending on other consumers", len(entries))
         return entries
 
-    def _new(self, client: redis.Redis) -> list[Entry]:
-        reply = client.xreadgroup(self._group, self._consumer, {self._key: ">"}, count=self._batch_size, block=self._block_ms)
-        return reply[0][1] if reply else []
+    def _new(self, client: redis.Redis) -> list[RawEntry]:
+        return _stream_entries(client.xreadgroup(self._group, self._consumer, {self._key: ">"}, count=self._batch_size, block=self._block_ms))
 
-    def _batch(self, entries: Sequence[Entry]) -> Batch:
-        ids = [raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id) for raw_id, _ in entries]
-        field = self._field
-        if field is not None and all(fields is not None and field in fields for _, fields in entries):
-            values: list[bytes | str | None] = [fields[field] for _, fields in entries]  # type: ignore[index]
+    def _batch(self, entries: Sequence[RawEntry]) -> Batch:
+        raw_ids = list(map(_first, entries))
+        try:
+            ids = list(map(bytes.decode, raw_ids))
+        except TypeError:  # a client that decodes replies itself
+            ids = [raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id) for raw_id in raw_ids]
+        values = self._only_field(list(map(_second, entries)))
+        if values is not None:
             value_ids = ids
             letters: list[DeadLetter] = []
         else:
-            values, value_ids, letters = self._values(entries, ids)
+            pairs = [(raw_id, None if fields is None else dict(zip(fields[::2], fields[1::2], strict=True))) for raw_id, fields in entries]
+            values, value_ids, letters = self._values(pairs, ids)
         origins = _Origins(f"redis:{self._key}@", value_ids)
         now = self._clock.now() if self._clock is not None else None
         table, more = decode_table(
             values, origins, self._schema, stream=self._stream, id_field=self._id_field, time_field=self._time_field, now=now
         )
         return Batch(self._stream, checkpoint=Checkpoint({"ids": ids}), dead_letters=tuple(letters + more), table=table)
+
+    def _only_field(self, fields: list[list[bytes] | None]) -> list[bytes | str | None] | None:
+        """The value of ``field`` of each entry when every entry holds that one field and nothing else."""
+        if self._field is None:
+            return None
+        try:
+            if set(map(len, fields)) != {2} or set(map(_first, fields)) != {self._field}:  # type: ignore[arg-type]
+                return None
+        except TypeError:  # a deleted entry (None)
+            return None
+        return list(map(_second, fields))  # type: ignore[arg-type]
 
     def _values(self, entries: Sequence[Entry], ids: list[str]) -> tuple[list[bytes | str | None], list[str], list[DeadLetter]]:
         """The JSON event of each entry, its id, and a dead letter per entry that has none."""

@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -159,6 +160,11 @@ def create_app(
             if service.logger is not None:
                 service.logger.start()
             table.start()
+        if getattr(app.state, "freeze_gc", False):
+            # Everything loaded so far (libraries, models) lives as long as the process: moved
+            # out of the collector's generations, a full collection no longer scans it.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

@@ -42,6 +42,8 @@ def serve(
     """
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"port: expected an integer in [0, 65535], got {port!r}")
+    # This process is the server: after startup, the collector skips what startup loaded.
+    app.state.freeze_gc = True
     uvicorn.run(
         app,
         host=host,

@@ -112,7 +112,8 @@ class ShadowExecutor:
     linger
         Seconds the thread lets copies gather after the first one arrives, so that one model
         call answers many copies (a model's fixed cost per call dwarfs its cost per row); 0
-        answers at once.
+        answers at once. The thread starts early once half the queue (at most 1024 copies)
+        waits.
     """
 
     def __init__(
@@ -122,7 +123,7 @@ class ShadowExecutor:
         *,
         queue_size: int = 1000,
         clock: Clock | None = None,
-        linger: float = 0.05,
+        linger: float = 0.25,
     ) -> None:
         if isinstance(linger, bool) or not isinstance(linger, (int, float)) or not 0 <= linger <= 10:
             raise ConfigError(f"linger: expected a number of seconds in [0, 10], got {linger!r}")
@@ -132,6 +133,7 @@ class ShadowExecutor:
         self._clock = clock or SystemClock()
         self._logger = logger
         self._queue: queue.Queue[ShadowTask | None] = queue.Queue(maxsize=queue_size)
+        self._wake_at = max(1, min(_BATCH, queue_size // 2)) if queue_size > 0 else _BATCH
         self._thread: threading.Thread | None = None
         self.answered = 0
         self.failed = 0
@@ -147,6 +149,8 @@ class ShadowExecutor:
         except queue.Full:
             task.router.drop()
             return False
+        if self._queue.qsize() >= self._wake_at:
+            self._wake.set()
         return True
 
     def start(self) -> None:

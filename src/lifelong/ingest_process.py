@@ -55,7 +55,10 @@ class IngestOptions:
     follow
         Keep polling once the source is caught up (False: stop there, as ``--once``).
     max_in_flight
-        Batches read and not yet stored at most; the source is not polled beyond that.
+        Batches queued for the store at most; the source is not polled beyond that (a Kafka or
+        Redis source also decodes up to two batches ahead, and the writer holds the group it
+        is storing). The writer stores whatever is queued in one group, so a deeper queue means
+        fewer fsyncs per event when the store is the slower side.
     poll
         Seconds between polls of a caught-up file or SQL source (brokers wait on their own).
     metrics_port
@@ -65,7 +68,7 @@ class IngestOptions:
     """
 
     follow: bool = True
-    max_in_flight: int = 4
+    max_in_flight: int = 16
     poll: float = 1.0
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"

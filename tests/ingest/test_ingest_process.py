@@ -50,8 +50,9 @@ def test_a_store_that_falls_behind_stops_the_polling_and_nothing_is_lost(redis_u
         wait_until(lambda: _delivered(redis_url, redis_key) >= 500, timeout=30, what="a first read")
         threading.Event().wait(1.0)
         held = _delivered(redis_url, redis_key)
-        # one batch in the writer, two queued, one waiting to be queued: the source is not polled further
-        assert held <= 4 * 500, held
+        # one batch in the writer, two queued, one waiting to be queued and two decoding ahead in the
+        # source: the source is not polled further
+        assert held <= 6 * 500, held
         assert process.metrics.value("lifelong_ingest_in_flight_batches") == 2
         scraped = urllib.request.urlopen(f"http://127.0.0.1:{process.metrics_port}/metrics", timeout=5).read().decode()
         assert "lifelong_ingest_lag_events" in scraped and "lifelong_ingest_batches_total" in scraped

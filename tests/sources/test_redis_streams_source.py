@@ -76,7 +76,7 @@ def test_a_restarted_consumer_rereads_its_pending_entries(redis_url: str, redis_
         source.commit(first.checkpoint)
         lost = next(reader)  # delivered, never stored: it stays pending
         reader.close()
-    assert _pending(redis_url, redis_key) == 100
+    assert _pending(redis_url, redis_key) >= 100  # the lost batch, and any entries read ahead of it
     with _source(redis_url, redis_key, "c1") as source:
         again = []
         for batch in source.read():

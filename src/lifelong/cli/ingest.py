@@ -28,8 +28,9 @@ def ingest(
     ] = None,
     metrics_host: Annotated[str, typer.Option("--metrics-host", help="Address of the metrics server.")] = "127.0.0.1",
     max_in_flight: Annotated[
-        int, typer.Option("--max-in-flight", min=1, help="Batches read and not yet stored at most (backpressure).")
-    ] = 4,
+        int, typer.Option("--max-in-flight", min=1, help="Batches queued for the store at most (backpressure); "
+                          "the store writes what is queued as one group.")
+    ] = 16,
     poll: Annotated[float, typer.Option("--poll", min=0.01, help="Seconds between polls of a caught-up file or SQL source.")] = 1.0,
 ) -> None:
     """Read the source into the event store: valid events stored once by id, bad ones dead-lettered with reasons.

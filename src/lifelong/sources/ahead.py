@@ -43,6 +43,10 @@ class DecodeAhead(Generic[T]):
         self._pending: deque[Future[T]] = deque()
         self._pool: ThreadPoolExecutor | None = None
 
+    def __len__(self) -> int:
+        """Batches decoding or decoded and not yet taken."""
+        return len(self._pending)
+
     def push(self, decode: Callable[..., T], *arguments: object) -> list[T]:
         """Start decoding one batch; the batches before it that are done (waiting for those over ``depth``)."""
         if self._pool is None:

@@ -36,6 +36,7 @@ from lifelong.errors import ConfigError
 from lifelong.events.batch import Batch, Checkpoint, DeadLetter
 from lifelong.events.normalize import check_stream_name
 from lifelong.events.schema import EventSchema
+from lifelong.sources.ahead import DecodeAhead
 from lifelong.sources.base import Source
 from lifelong.sources.errors import SourceUnavailableError
 from lifelong.sources.messages import decode_table
@@ -225,18 +226,26 @@ class RedisStreamsSource(Source):
         First this consumer's own pending entries (delivered before a crash, never
         acknowledged), then entries other consumers left pending for ``claim_idle``, then
         new ones. ``since`` names entries known to be stored: they are acknowledged first.
+        Each batch is decoded on a worker thread while the next entries are read; the batches
+        come out in the order read, and all of them before a wait for new entries.
         """
         client = self._redis()
         if since is not None:
             self.commit(since)
+        ahead: DecodeAhead[Batch] = DecodeAhead(depth=2)  # decoding overlaps the next XREADGROUP
         try:
             while True:
-                entries = self._pending(client) or self._claim(client) or self._new(client)
-                if not entries:
+                entries = self._pending(client) or self._claim(client) or self._new(client, wait=not ahead)
+                if entries:
+                    yield from ahead.push(self._batch, entries)
+                elif ahead:  # nothing new right now: hand over what is decoding before waiting
+                    yield from ahead.drain()
+                else:
                     return
-                yield self._batch(entries)
         except redis.RedisError as exc:
             raise SourceUnavailableError(f"redis: reading {self._key!r} failed: {exc}") from exc
+        finally:
+            ahead.close()
 
     def _pending(self, client: redis.Redis) -> list[RawEntry]:
         """This consumer's unacknowledged entries (once, after a restart)."""
@@ -268,8 +277,9 @@ class RedisStreamsSource(Source):
             log.info("redis: took over %d entries pending on other consumers", len(entries))
         return entries
 
-    def _new(self, client: redis.Redis) -> list[RawEntry]:
-        return _stream_entries(client.xreadgroup(self._group, self._consumer, {self._key: ">"}, count=self._batch_size, block=self._block_ms))
+    def _new(self, client: redis.Redis, *, wait: bool) -> list[RawEntry]:
+        block = self._block_ms if wait else None
+        return _stream_entries(client.xreadgroup(self._group, self._consumer, {self._key: ">"}, count=self._batch_size, block=block))
 
     def _batch(self, entries: Sequence[RawEntry]) -> Batch:
         raw_ids = list(map(_first, entries))

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from lifelong.deployment import CHAMPION, promote, rollback
 from lifelong.registry import Registry
+from lifelong.serving.fastpath import binary_logistic_proba
 from lifelong.serving.model import InputSpec, ServedModel, checked_matrix
 from lifelong.training.bundle import ModelBundle
 
@@ -38,10 +39,14 @@ def served_from_bundle(model: str, version: str, bundle: ModelBundle) -> ServedM
     fast = None
     if not features.categorical:
         learner = bundle.learner
+        direct = binary_logistic_proba(getattr(learner, "estimator", None))
 
         def fast(X: NDArray[np.float64]) -> tuple[NDArray[Any], NDArray[np.float64]]:
-            with checked_matrix():
-                proba = np.asarray(learner.predict_proba(X), dtype=np.float64)
+            if direct is not None:  # the same arithmetic as scikit-learn, without its input checks
+                proba = direct(X)
+            else:
+                with checked_matrix():
+                    proba = np.asarray(learner.predict_proba(X), dtype=np.float64)
             return classes[proba.argmax(axis=1)], proba
 
     return ServedModel(

@@ -112,3 +112,32 @@ def test_grown_starts_at_the_champion_accuracy_scratch_does_not(champion: Any) -
         reached.append(float(np.mean(scratch.predict(test_X) == test_y)) >= target)
         scratch.update(X, y)
     assert not any(reached), "scratch training on 200 rows reached the champion within 20 epochs"
+
+
+def test_grow_into_a_template_keeps_the_function_and_takes_its_settings(champion: Any) -> None:
+    from lifelong.learners.surgery import grow
+    from lifelong.learners.torch_embedding import TorchEmbeddingLearner
+    from lifelong.learners.torch_mlp import TorchMLPLearner
+
+    probe = circle(9, 500)[0]
+    template = TorchMLPLearner(hidden=(20, 24, 24), learning_rate=0.002, update_epochs=3, replay_size=50)
+    grown = grow(champion, template, seed=5)
+    assert grown.hidden == (20, 24, 24) and grown.params() == {**template.params(), "hidden": [20, 24, 24]}
+    assert _max_gap(grown, champion, probe) < 1e-9
+    grown.update(*circle(4, 300))  # trains on from the champion's function
+    assert 0 < _max_gap(grown, champion, probe)
+    for bad, match in [
+        (TorchMLPLearner(hidden=(16,), activation="tanh"), r"activation: growing keeps the champion's activation, expected 'relu', got 'tanh'"),
+        (TorchMLPLearner(hidden=(20, 8)), r"hidden: growing keeps every layer at least as wide, expected layer 1 >= 20 units, got \[20, 8\]"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            grow(champion, bad)
+    X, y = drifting_binary()
+    ids = np.column_stack([X[:, :3], np.arange(len(y)) % 4])
+    embedded = TorchEmbeddingLearner(id_columns=[[3, 4]], hidden=(6,), epochs=5).fit(ids, y)
+    bigger = grow(embedded, TorchEmbeddingLearner(id_columns=[[3, 4]], hidden=(10, 10)))
+    assert _max_gap(bigger, embedded, ids) < 1e-9
+    with pytest.raises(ConfigError, match=r"kind: growing keeps the champion's kind, expected 'torch_embedding', got 'torch_mlp'"):
+        grow(embedded, TorchMLPLearner(hidden=(10,)))  # type: ignore[type-var]
+    with pytest.raises(ConfigError, match=r"embedding_dim: growing keeps the champion's embedding_dim"):
+        grow(embedded, TorchEmbeddingLearner(id_columns=[[3, 4]], hidden=(10,), embedding_dim=3))

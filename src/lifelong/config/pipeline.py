@@ -62,6 +62,19 @@ class PipelineConfig(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
+    def _recommender_ids_are_features(self) -> PipelineConfig:
+        from lifelong.config.models import RecommenderColumns
+
+        if isinstance(self.model, RecommenderColumns):
+            numeric = list(self.features.numeric)
+            for field, column in (("user", self.model.user), ("item", self.model.item)):
+                if column not in numeric:
+                    raise ValueError(f"model.{field}: expected one of the numeric features {numeric}, got {column!r}")
+            if self.model.user == self.model.item:
+                raise ValueError(f"model.item: expected a column other than model.user, got {self.model.item!r} for both")
+        return self
+
+    @model_validator(mode="after")
     def _retention_keeps_the_training_window(self) -> PipelineConfig:
         if self.retention is not None:
             needed = self.training.window + self.training.holdout

@@ -9,13 +9,15 @@ import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lifelong.clock import ManualClock
-from lifelong.errors import IntegrityError, NotFoundError
+from lifelong.errors import ArtifactError, IntegrityError, NotFoundError
 from lifelong.registry import ArtifactStore, Iteration, Lineage, ModelVersion, Registry
 from lifelong.registry import artifacts as artifacts_module
+from lifelong.registry import registry as registry_module
 from lifelong.registry.codec import collector_paused
 from lifelong.registry.queries import insert_version
 from lifelong.registry.schema import versions as versions_table
@@ -252,3 +254,32 @@ def test_versions_table_has_the_record_columns() -> None:
     from lifelong.registry.codec import RECORD_COLUMNS
 
     assert set(RECORD_COLUMNS) <= set(versions_table.c.keys())
+
+
+def test_a_failed_fsync_round_leaves_no_version(
+    registry: Registry, model_dir: Path, lineage: MakeLineage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row is inserted while the round runs, and committed only once it has succeeded."""
+    first = registry.register("m", model_dir, lineage=lineage(None), learner_kind="k")
+    (model_dir / "model.json").write_text('{"kind": "changed"}')
+    inserted: list[str] = []
+    original_insert = registry_module.insert_version
+
+    def insert(*args: Any, **kwargs: Any) -> ModelVersion:
+        made = original_insert(*args, **kwargs)
+        inserted.append(made.version)
+        return made
+
+    def failing(path: Path, folder: bool) -> Any:
+        raise ArtifactError(f"artifact {path}: fsync failed, not durable: disk gone")
+
+    monkeypatch.setattr(registry_module, "insert_version", insert)
+    monkeypatch.setattr(artifacts_module, "_fsync_path", failing)
+    with pytest.raises(ArtifactError, match="not durable"):
+        registry.register("m", model_dir, lineage=lineage(first.version), learner_kind="k")
+    assert inserted == ["1.1"]  # the insert ran, then was rolled back
+    monkeypatch.undo()
+    assert [v.version for v in registry.versions("m")] == ["1.0"]
+    assert registry.register(
+        "m", model_dir, lineage=lineage(first.version), learner_kind="k"
+    ).version == "1.1"

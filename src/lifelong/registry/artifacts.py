@@ -32,7 +32,7 @@ import shutil
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,29 @@ def _open_no_follow(path: Path) -> int:
     return os.open(path, flags)
 
 
+class StagedDirectory:
+    """A directory written to the store whose fsync round may still be running.
+
+    Parameters
+    ----------
+    sha256
+        The manifest's sha256, which names the directory.
+    wait
+        Returns once the round has ended (ArtifactError if an fsync failed).
+    """
+
+    __slots__ = ("_wait", "sha256")
+
+    def __init__(self, sha256: str, wait: Callable[[], None]) -> None:
+        self.sha256 = sha256
+        self._wait = wait
+
+    def wait(self) -> str:
+        """Return the manifest's sha256 once the directory is durable (may be called again)."""
+        self._wait()
+        return self.sha256
+
+
 class ArtifactStore:
     """Content-addressed blobs under ``root``; every read checks the sha256.
 
@@ -244,6 +267,29 @@ class ArtifactStore:
         pending = [self._pool().submit(_fsync_path, *job) for job in others]
         results = [_fsync_path(*last)]
         results[:0] = [future.result() for future in pending]
+        self._remember_synced(files, results)
+
+    def _start_sync(self, batch: _Batch) -> Callable[[], None]:
+        """Start the fsync round of ``batch`` in the store's threads; return its ``wait``.
+
+        ``wait()`` returns once every fsync of the round has returned (ArtifactError if one
+        failed, again on every call); it may be called more than once.
+        """
+        files = sorted(batch.files)
+        jobs = [(path, False) for path in files] + [(path, True) for path in sorted(batch.folders)]
+        futures = [self._pool().submit(_fsync_path, *job) for job in jobs]
+        done: list[bool] = []
+
+        def wait() -> None:
+            if done:
+                return
+            results = [future.result() for future in futures]
+            self._remember_synced(files, results)
+            done.append(True)
+
+        return wait
+
+    def _remember_synced(self, files: list[Path], results: list[_Identity | None]) -> None:
         if len(self._durable) > _DURABLE_MEMORY:
             self._durable.clear()
         for path, identity in zip(files, results[: len(files)], strict=True):
@@ -422,6 +468,17 @@ class ArtifactStore:
         content did not: nothing points at it, reads refuse it (the sha256 is checked on
         every read), and the next write of that content replaces it.
         """
+        return self.stage_directory(Path(src)).wait()
+
+    def stage_directory(self, src: Path) -> StagedDirectory:
+        """Store ``src`` as :meth:`put_directory` does, but return once the fsync round starts.
+
+        The returned :class:`StagedDirectory` names the manifest; its ``wait()`` returns once
+        the round has ended, that is once the directory is durable. A caller may overlap other
+        work with the round (the registry inserts the version row meanwhile) and must call
+        ``wait()`` before anything that others can see points at the directory (the registry
+        waits before its transaction commits).
+        """
         src = Path(src)
         if not src.exists() and not src.is_symlink():
             raise NotFoundError(f"src: no such directory {src}")
@@ -435,8 +492,7 @@ class ArtifactStore:
             manifest[name] = {"sha256": sha, "size": size}
         payload = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode("utf-8")
         manifest_sha = self._put_bytes(payload, batch)
-        self._sync(batch)
-        return manifest_sha
+        return StagedDirectory(manifest_sha, self._start_sync(batch))
 
     def _walk(self, folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
         with os.scandir(folder) as entries:
@@ -575,4 +631,4 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-__all__ = ["ArtifactStore", "check_relative_name", "check_sha256"]
+__all__ = ["ArtifactStore", "StagedDirectory", "check_relative_name", "check_sha256"]

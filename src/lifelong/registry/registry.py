@@ -167,11 +167,13 @@ class Registry:
         ``status`` are written in the same transaction (a report computed before registering
         is never lost to a crash).
 
-        The artifacts are durable before the row exists: :meth:`ArtifactStore.put_directory`
-        returns only after its fsync round, and the row is inserted after it, so no version
-        ever points at an artifact that is not complete on disk. The number is allocated by
-        the insert itself, under the model's write lock; the parent is checked by that same
-        statement (and, unless this registry has seen it, before anything is stored).
+        The artifacts are durable before the row exists: the folder is written, then its
+        fsync round runs while the row is inserted, and the transaction commits only once the
+        round has ended (:meth:`ArtifactStore.stage_directory`); a failed fsync rolls the insert
+        back. No reader, and no database after a crash, ever sees a version whose artifact is
+        not complete on disk. The number is allocated by the insert itself, under the model's
+        write lock; the parent is checked by that same statement (and, unless this registry has
+        seen it, before anything is stored).
         """
         model = check_model(model)
         columns = lineage_columns(lineage)
@@ -182,8 +184,10 @@ class Registry:
         parent = lineage.parent
         if parent is not None and (model, parent) not in self._known:
             self.get(model, parent)  # fail before storing anything (checked again on insert)
-        # Durable before the row exists: put_directory returns once every blob is fsynced.
-        artifact_sha = self.artifacts.put_directory(Path(artifact_dir))
+        # Durable before the row exists: the fsync round runs while the row is inserted, and
+        # write() waits for it before returning, so before the transaction commits.
+        staged = self.artifacts.stage_directory(Path(artifact_dir))
+        artifact_sha = staged.sha256
         data_iteration = Iteration(lineage.iteration) is Iteration.DATA
         major = parse_version(parent)[0] if parent is not None and data_iteration else None
         values = {
@@ -203,7 +207,9 @@ class Registry:
                 ensure_model(conn, model, now)
             lock_model(conn, model)
             chosen = latest_major(conn, model) if major is None and data_iteration and parent is None else major
-            return insert_version(conn, model, chosen, {**values, "created_at": now})
+            created = insert_version(conn, model, chosen, {**values, "created_at": now})
+            staged.wait()  # every blob durable before the row is committed
+            return created
 
         created = self._db.run(write, write=True)
         self._remember(created)

@@ -635,7 +635,8 @@ def describe(result: dict[str, Any]) -> str:
         *[f"| {goal} | {'yes' if met else '**no**'} | {text} |" for goal, met, text in goals],
         "",
         "How `lifelong serve` answers: the prediction endpoints are raw ASGI apps answered right after the "
-        "request guard; a binary `LogisticRegression` is answered through the same arithmetic as scikit-learn "
+        "request guard, and each response reaches the socket in one write (uvicorn's httptools protocol over a "
+        "write-coalescing transport; uvicorn alone writes the head and the body separately); a binary `LogisticRegression` is answered through the same arithmetic as scikit-learn "
         "without its per-call input handling (`validate_data`, which the server's own checks make redundant; "
         "the probabilities are bitwise identical, checked on probe rows when the model loads). Every logged row "
         "is first written to a write-ahead segment (one `write()` per request, no fsync), so a SIGKILL loses no "

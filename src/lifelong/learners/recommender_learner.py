@@ -4,6 +4,9 @@ The loop trains, versions, gates and serves learners: feature rows in, class pro
 out. :class:`RecommenderLearner` lets a :class:`~lifelong.learners.recommender.Recommender`
 take that place. Each row is one (user, item) pair, read from two numeric feature columns
 holding integer ids; its label is 1 when the user interacted with the item and 0 when not.
+Labels that are not numbers may name the two outcomes instead (``"skip"``/``"click"``): the
+greater of the two, as sorted, is the interaction (scikit-learn's positive class). ``fit``
+records the classes and the number of feature columns; later rows must match both.
 
 * ``fit`` factorizes the positive rows from scratch; ``update`` adds them to the state (fold-in
   of new users and items, and the recommender's own refit schedule) — a data iteration.
@@ -39,10 +42,17 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from numpy.typing import NDArray
 
-from lifelong.errors import ConfigError, DataError, TrainingError, ValidationError
-from lifelong.learners._checks import FloatArray, check_features, check_int, check_target
+from lifelong.errors import ArtifactError, ConfigError, DataError, TrainingError, ValidationError
+from lifelong.learners._checks import (
+    FloatArray,
+    check_features,
+    check_int,
+    check_known_labels,
+    check_target,
+    json_labels,
+)
 from lifelong.learners.base import Learner
-from lifelong.learners.manifest import read_manifest, write_manifest
+from lifelong.learners.manifest import MANIFEST, read_manifest, write_manifest
 from lifelong.learners.recommender import (
     Interactions,
     Ranked,
@@ -74,7 +84,9 @@ def recommender_layout(numeric: Sequence[str], *, user: str, item: str) -> dict[
                 f"model.{field}: expected one of the numeric features {names}, got {column!r}"
             )
     if user == item:
-        raise ConfigError(f"model.item: expected a column other than model.user, got {item!r} for both")
+        raise ConfigError(
+            f"model.item: expected a column other than model.user, got {item!r} for both"
+        )
     return {"user_column": names.index(user), "item_column": names.index(item)}
 
 
@@ -91,10 +103,12 @@ class RecommenderLearner(Learner):
                 f"item_column: expected a column other than user_column, got {item_column!r} for both"
             )
         self.recommender: Recommender = build_recommender(self.kind, params)
+        self._classes: NDArray[Any] = CLASSES.copy()
+        self._n_features: int | None = None
 
     # ------------------------------------------------------------------ inputs
-    def _ids(self, X: FloatArray) -> tuple[list[str], list[str]]:
-        features = check_features(X)
+    def _ids(self, X: FloatArray, *, n_features: int | None) -> tuple[list[str], list[str]]:
+        features = check_features(X, n_features=n_features)
         width = max(self.user_column, self.item_column) + 1
         if features.shape[1] < width:
             raise ValidationError(
@@ -115,14 +129,29 @@ class RecommenderLearner(Learner):
             out.append([str(int(v)) for v in values])
         return out[0], out[1]
 
-    def _positives(
-        self, X: FloatArray, y: NDArray[Any], sample_weight: FloatArray | None
-    ) -> Interactions:
-        users, items = self._ids(X)
-        target = check_target(y, len(users))
+    def _interacted(
+        self, target: NDArray[Any], classes: NDArray[Any] | None
+    ) -> tuple[NDArray[np.bool_], NDArray[Any]]:
+        """Which rows are interactions, and the classes (``classes`` given: those of the fit)."""
+        if classes is not None and json_labels(classes) != CLASSES.tolist():
+            check_known_labels(target, classes)
+            return target == classes[1], classes
         try:
             values = target.astype(np.float64)
         except (TypeError, ValueError):
+            values = None
+        if classes is None and values is None:
+            try:
+                named = np.unique(target)
+            except TypeError as exc:
+                raise DataError(f"label: expected labels of one type, got {exc}") from exc
+            if len(named) != 2:
+                raise DataError(
+                    f"label: expected 0 or 1, or two named outcomes (the greater: the user "
+                    f"interacted with the item), got {json_labels(named)[:5]}"
+                )
+            return target == named[1], named
+        if values is None:
             values = np.full(len(target), np.nan)
         bad = np.flatnonzero(~np.isin(values, (0.0, 1.0)))
         if bad.size:
@@ -131,28 +160,56 @@ class RecommenderLearner(Learner):
             raise DataError(
                 f"label: expected 0 or 1 (1: the user interacted with the item), got {value!r} at row {row}"
             )
-        positive = values == 1.0
+        return values == 1.0, CLASSES.copy()
+
+    def _positives(
+        self,
+        X: FloatArray,
+        y: NDArray[Any],
+        sample_weight: FloatArray | None,
+        *,
+        fitting: bool = False,
+    ) -> tuple[Interactions, NDArray[Any]]:
+        """The interaction rows of ``X`` (label 1, or the greater named outcome), and the classes.
+
+        When not ``fitting``, ``X`` must have the fitted number of columns and ``y`` the
+        fitted classes.
+        """
+        users, items = self._ids(X, n_features=None if fitting else self._n_features)
+        target = check_target(y, len(users))
+        positive, classes = self._interacted(target, None if fitting else self._classes)
         if sample_weight is not None:
             weights = np.asarray(sample_weight, dtype=np.float64)
-            if weights.shape != (len(users),) or not np.isfinite(weights).all() or (weights < 0).any():
+            if (
+                weights.shape != (len(users),)
+                or not np.isfinite(weights).all()
+                or (weights < 0).any()
+            ):
                 raise ValidationError(
                     f"sample_weight: expected {len(users)} finite numbers >= 0, got {weights!r}",
                     field="sample_weight",
                 )
             positive &= weights > 0
         rows = np.flatnonzero(positive)
-        return Interactions.of(
+        batch = Interactions.of(
             [users[r] for r in rows],
             [items[r] for r in rows],
             None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)[rows],
         )
+        return batch, classes
 
     # ---------------------------------------------------------------- training
-    def fit(self, X: FloatArray, y: NDArray[Any], *, sample_weight: FloatArray | None = None) -> Self:
-        batch = self._positives(X, y, sample_weight)
+    def fit(
+        self, X: FloatArray, y: NDArray[Any], *, sample_weight: FloatArray | None = None
+    ) -> Self:
+        batch, classes = self._positives(X, y, sample_weight, fitting=True)
         if len(batch) == 0:
-            raise TrainingError("label: expected at least one row with label 1 to fit, got none")
+            raise TrainingError(
+                f"label: expected at least one row with label {json_labels(classes)[1]!r} "
+                "(an interaction) to fit, got none"
+            )
         self.recommender.fit(batch)
+        self._classes, self._n_features = classes, int(np.shape(X)[1])
         return self
 
     def update(
@@ -160,7 +217,7 @@ class RecommenderLearner(Learner):
     ) -> Self:
         if not self.recommender.is_fitted:
             return self.fit(X, y, sample_weight=sample_weight)
-        batch = self._positives(X, y, sample_weight)
+        batch, _ = self._positives(X, y, sample_weight)
         if len(batch):
             self.recommender.update(batch)
         return self
@@ -169,18 +226,20 @@ class RecommenderLearner(Learner):
     def predict_proba(self, X: FloatArray) -> FloatArray:
         if not self.recommender.is_fitted:
             raise TrainingError(f"predict: the {self.kind} learner is not fitted; call fit first")
-        users, items = self._ids(X)
+        users, items = self._ids(X, n_features=self._n_features)
         score = np.clip(self.recommender.score(users, items), 0.0, 1.0)
         return np.column_stack([1.0 - score, score]).astype(np.float64)
 
     def predict(self, X: FloatArray) -> NDArray[Any]:
-        return np.asarray(CLASSES[np.argmax(self.predict_proba(X), axis=1)])
+        return np.asarray(self._classes[np.argmax(self.predict_proba(X), axis=1)])
 
     def recommend(
         self, users: Sequence[int], *, k: int = 10, exclude_seen: bool = True
     ) -> list[Ranked]:
         """Up to ``k`` ``(item, score)`` pairs per user id, best first (seen items excluded by default)."""
-        return self.recommender.recommend([str(int(u)) for u in users], k=k, exclude_seen=exclude_seen)
+        return self.recommender.recommend(
+            [str(int(u)) for u in users], k=k, exclude_seen=exclude_seen
+        )
 
     def recall_at_k(
         self, X: FloatArray, y: NDArray[Any], *, k: int = 10, exclude_seen: bool = False
@@ -192,9 +251,11 @@ class RecommenderLearner(Learner):
         With ``exclude_seen``, items already in the user's state are left out of the top ``k``
         (for held-out rows of new pairs only). Unknown users get the most popular items.
         """
-        batch = self._positives(X, y, None)
+        batch, _ = self._positives(X, y, None, fitting=not self.is_fitted)
         if len(batch) == 0:
-            raise DataError("label: expected at least one row with label 1 to measure recall, got none")
+            raise DataError(
+                "label: expected at least one row with label 1 to measure recall, got none"
+            )
         wanted: dict[str, set[str]] = {}
         for user, item in zip(batch.users.tolist(), batch.items.tolist(), strict=True):
             wanted.setdefault(user, set()).add(item)
@@ -209,7 +270,7 @@ class RecommenderLearner(Learner):
     # ------------------------------------------------------------------- state
     @property
     def classes_(self) -> NDArray[Any]:
-        return CLASSES.copy() if self.recommender.is_fitted else np.empty(0)
+        return self._classes.copy() if self.recommender.is_fitted else np.empty(0)
 
     @property
     def is_fitted(self) -> bool:
@@ -236,7 +297,14 @@ class RecommenderLearner(Learner):
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.recommender.save(directory / STATE_DIR)
-        write_manifest(directory, kind=self.kind, params=self.params(), fitted=self.is_fitted)
+        write_manifest(
+            directory,
+            kind=self.kind,
+            params=self.params(),
+            fitted=self.is_fitted,
+            classes=json_labels(self._classes),
+            n_features=self._n_features,
+        )
 
     @classmethod
     def load(cls, directory: Path) -> Self:
@@ -250,6 +318,17 @@ class RecommenderLearner(Learner):
                 f"got {loaded.kind} with {loaded.params()}"
             )
         learner.recommender = loaded
+        classes, n_features = manifest.get("classes", CLASSES.tolist()), manifest.get("n_features")
+        if (
+            not isinstance(classes, list)
+            or len(classes) != 2
+            or not (n_features is None or (isinstance(n_features, int) and n_features >= 2))
+        ):
+            raise ArtifactError(
+                f"{directory / MANIFEST}: expected two classes and a feature count, "
+                f"got classes {classes!r} and n_features {n_features!r}"
+            )
+        learner._classes, learner._n_features = np.asarray(classes), n_features
         return learner
 
 
@@ -269,7 +348,11 @@ def ranking_metrics(
     if not isinstance(learner, RecommenderLearner) or not learner.is_fitted or len(rows) == 0:
         return {}
     try:
-        return {f"holdout_recall_at_{k}": learner.recall_at_k(transform(rows), rows[label].to_numpy(), k=k)}
+        return {
+            f"holdout_recall_at_{k}": learner.recall_at_k(
+                transform(rows), rows[label].to_numpy(), k=k
+            )
+        }
     except DataError:
         return {}
 

@@ -16,12 +16,15 @@ from lifelong.learners import LightGBMLearner, SklearnLearner, XGBoostLearner
 from lifelong.learners.base import Learner
 from lifelong.testing import check_learner, learner_checks
 from lifelong.testing.contracts import (
+    DatasetFactory,
     check_deterministic,
     check_non_finite_features,
     check_probabilities,
     check_refuses_mismatched_features,
     check_saved_files_are_not_pickle,
     check_update_continues,
+    drifting_interactions,
+    with_dataset,
 )
 
 LEARNER_FACTORIES: dict[str, Callable[[], Learner]] = {
@@ -80,6 +83,41 @@ TORCH_FACTORIES: dict[str, Callable[[], Learner]] = {
     ),
     "torch-embedding": _torch_embedding,
 }
+
+
+def _implicit_als(**params: Any) -> Learner:
+    from lifelong.learners.recommender_learner import ImplicitALSLearner
+
+    return ImplicitALSLearner(
+        **{"user_column": 0, "item_column": 1, "factors": 4, "iterations": 5, **params}
+    )
+
+
+def _river_mf(**params: Any) -> Learner:
+    from lifelong.learners.recommender_learner import RiverMFLearner
+
+    return RiverMFLearner(
+        **{"user_column": 0, "item_column": 1, "n_factors": 4, "epochs": 3, **params}
+    )
+
+
+# recommenders read integer user and item ids: they are checked on drifting_interactions
+RECOMMENDER_FACTORIES: dict[str, DatasetFactory] = {
+    "implicit-als": with_dataset(_implicit_als, drifting_interactions),
+    "implicit-als-refit-each-update": with_dataset(
+        lambda: _implicit_als(refit_every=1), drifting_interactions
+    ),
+    "river-mf": with_dataset(_river_mf, drifting_interactions),
+}
+
+
+@pytest.mark.parametrize("check", learner_checks(), ids=lambda check: check.__name__)
+@pytest.mark.parametrize(
+    "factory", RECOMMENDER_FACTORIES.values(), ids=RECOMMENDER_FACTORIES.keys()
+)
+def test_recommender_learner_contract(factory: DatasetFactory, check: Callable[..., None]) -> None:
+    pytest.importorskip("implicit", reason="the 'cf' extra (implicit) is not installed")
+    check(factory)
 
 
 @pytest.mark.parametrize("check", learner_checks(), ids=lambda check: check.__name__)
@@ -144,6 +182,56 @@ class _RawErrorOnNaN(XGBoostLearner):
         if not np.isfinite(np.asarray(X)).all():
             raise ValueError("Input contains NaN")
         return super().predict_proba(X)
+
+
+def _broken_recommenders() -> dict[str, DatasetFactory]:
+    """Recommenders that break a contract: fold-in ignored, width not checked (needs ``implicit``)."""
+    from lifelong.learners.recommender_learner import ImplicitALSLearner
+
+    class _IgnoresFoldIn(ImplicitALSLearner):
+        def update(
+            self, X: NDArray[np.float64], y: NDArray[Any], *, sample_weight: Any = None
+        ) -> _IgnoresFoldIn:
+            return self if self.is_fitted else self.fit(X, y)
+
+    class _AnyWidth(ImplicitALSLearner):
+        def predict_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+            self._n_features = None  # forgets the fitted width: extra columns slip through
+            return super().predict_proba(X)
+
+    def build(cls: type[ImplicitALSLearner]) -> DatasetFactory:
+        return with_dataset(
+            lambda: cls(user_column=0, item_column=1, factors=4, iterations=5),
+            drifting_interactions,
+        )
+
+    return {"fold-in": build(_IgnoresFoldIn), "width": build(_AnyWidth)}
+
+
+@pytest.mark.parametrize(
+    ("broken", "check", "message"),
+    [
+        ("fold-in", check_update_continues, "did not change"),
+        ("width", check_refuses_mismatched_features, "raised nothing"),
+    ],
+)
+def test_checks_catch_broken_recommenders(
+    broken: str, check: Callable[..., None], message: str
+) -> None:
+    pytest.importorskip("implicit", reason="the 'cf' extra (implicit) is not installed")
+    with pytest.raises(AssertionError, match=message):
+        check(_broken_recommenders()[broken])
+
+
+def test_factories_carry_their_dataset() -> None:
+    """A plain factory is checked on drifting_binary; a recommender's on integer ids."""
+    plain = LEARNER_FACTORIES["gaussian-nb"]
+    assert not isinstance(plain, DatasetFactory)
+    factory = RECOMMENDER_FACTORIES["implicit-als"]
+    assert isinstance(factory, DatasetFactory) and factory.dataset is drifting_interactions
+    X, _ = factory.dataset(seed=3, n_rows=40, drift=0.5)
+    assert X.shape == (40, 4) and np.array_equal(X[:, :2], np.round(X[:, :2]))
+    assert set(np.unique(X[:, :2]).tolist()) <= set(range(8))
 
 
 def _gnb(cls: type[SklearnLearner]) -> Callable[[], Learner]:

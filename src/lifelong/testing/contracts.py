@@ -6,12 +6,22 @@ clear message when the learner breaks the contract. Run them all with :func:`che
 or parametrize a test over :func:`learner_checks`. The checks target classifiers, and respect
 ``supports_update``: a learner that cannot continue from its state must refuse ``update``.
 
+The checks train and probe on :func:`drifting_binary` (real-valued features). A factory whose
+learner reads another kind of row carries its own generator as a ``dataset`` attribute (see
+:class:`DatasetFactory` and :func:`with_dataset`): every check then draws its training rows,
+drifted rows and probe rows from it. :func:`drifting_interactions` is the generator of
+recommenders (integer user and item ids in columns 0 and 1).
+
 Examples
 --------
 >>> from lifelong.learners import SklearnLearner
 >>> check_learner(lambda: SklearnLearner(estimator="sklearn.naive_bayes.GaussianNB"))
 >>> [check.__name__ for check in learner_checks()][:2]
 ['check_fit_predict_shapes', 'check_probabilities']
+>>> factory = with_dataset(
+...     lambda: SklearnLearner(estimator="sklearn.naive_bayes.GaussianNB"), drifting_interactions
+... )
+>>> check_learner(factory)
 """
 
 from __future__ import annotations
@@ -21,8 +31,10 @@ import json
 import tempfile
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from statistics import NormalDist
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +46,25 @@ from lifelong.learners.manifest import MANIFEST
 LearnerFactory = Callable[[], Learner]
 LearnerCheck = Callable[[LearnerFactory], None]
 PICKLE_PROTOCOL_BYTE = 0x80
+PROBE_ROWS = 50
+
+
+class Dataset(Protocol):
+    """A seeded generator of ``(X, y)`` rows whose labels change as ``drift`` goes from 0 to 1."""
+
+    def __call__(
+        self, *, seed: int = 0, n_rows: int = 240, drift: float = 0.0
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]: ...
+
+
+@runtime_checkable
+class DatasetFactory(Protocol):
+    """A learner factory that names the rows its learners are checked on."""
+
+    def __call__(self) -> Learner: ...
+
+    @property
+    def dataset(self) -> Dataset: ...
 
 
 def drifting_binary(
@@ -60,12 +91,59 @@ def drifting_binary(
     return X, y
 
 
-def _probe() -> NDArray[np.float64]:
-    return drifting_binary(seed=99, n_rows=50)[0]
+def drifting_interactions(
+    *, seed: int = 0, n_rows: int = 240, drift: float = 0.0, n_users: int = 8, n_items: int = 8
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """:func:`drifting_binary` with integer user and item ids in columns 0 and 1.
+
+    The user is the quantile bucket (of the standard normal, so fixed across seeds) of feature
+    0 and the item that of feature 1; columns 2 and 3 stay real-valued. The label is
+    drifting_binary's: it depends mostly on the user at ``drift=0`` and on the item at
+    ``drift=1``, so an update on drifted rows has something to learn.
+
+    Examples
+    --------
+    >>> X, y = drifting_interactions(seed=1, n_rows=6)
+    >>> X[:, :2].tolist()
+    [[5.0, 6.0], [6.0, 5.0], [5.0, 4.0], [1.0, 3.0], [4.0, 3.0], [4.0, 3.0]]
+    >>> sorted(set(y.tolist()))
+    [0, 1]
+    """
+    X, y = drifting_binary(seed=seed, n_rows=n_rows, drift=drift)
+    ids = X.copy()
+    for column, buckets in ((0, n_users), (1, n_items)):
+        edges = [NormalDist().inv_cdf(q / buckets) for q in range(1, buckets)]
+        ids[:, column] = np.searchsorted(edges, X[:, column])
+    return ids, y
+
+
+def with_dataset(factory: LearnerFactory, dataset: Dataset) -> DatasetFactory:
+    """``factory``, checked on rows drawn from ``dataset`` instead of :func:`drifting_binary`."""
+    return _WithDataset(factory, dataset)
+
+
+@dataclass(frozen=True)
+class _WithDataset:
+    build: LearnerFactory
+    dataset: Dataset
+
+    def __call__(self) -> Learner:
+        return self.build()
+
+
+def _dataset(factory: LearnerFactory) -> Dataset:
+    """The rows ``factory``'s learners are checked on: its ``dataset``, or drifting_binary."""
+    if isinstance(factory, DatasetFactory):
+        return factory.dataset
+    return drifting_binary
+
+
+def _probe(factory: LearnerFactory) -> NDArray[np.float64]:
+    return _dataset(factory)(seed=99, n_rows=PROBE_ROWS)[0]
 
 
 def _fitted(factory: LearnerFactory, seed: int = 0, drift: float = 0.0) -> Learner:
-    X, y = drifting_binary(seed=seed, drift=drift)
+    X, y = _dataset(factory)(seed=seed, drift=drift)
     return factory().fit(X, y)
 
 
@@ -89,19 +167,21 @@ def _expect_error(
 
 def check_fit_predict_shapes(factory: LearnerFactory) -> None:
     """``fit`` returns the learner; ``predict`` and ``predict_proba`` have one row per input row."""
-    X, y = drifting_binary()
+    X, y = _dataset(factory)()
     learner = factory()
     returned = learner.fit(X, y)
     if returned is not learner:
         raise AssertionError(f"{_name(learner)}: fit must return the learner itself (self)")
-    probe = _probe()
+    probe = _probe(factory)
     predicted = learner.predict(probe)
     if predicted.shape != (len(probe),):
-        raise AssertionError(f"{_name(learner)}: predict shape {predicted.shape}, expected (50,)")
+        raise AssertionError(
+            f"{_name(learner)}: predict shape {predicted.shape}, expected ({PROBE_ROWS},)"
+        )
     proba = learner.predict_proba(probe)
     if proba.shape != (len(probe), 2):
         raise AssertionError(
-            f"{_name(learner)}: predict_proba shape {proba.shape}, expected (50, 2)"
+            f"{_name(learner)}: predict_proba shape {proba.shape}, expected ({PROBE_ROWS}, 2)"
         )
     if not set(np.unique(predicted).tolist()) <= set(y.tolist()):
         raise AssertionError(f"{_name(learner)}: predict returned labels outside y's")
@@ -110,7 +190,7 @@ def check_fit_predict_shapes(factory: LearnerFactory) -> None:
 def check_probabilities(factory: LearnerFactory) -> None:
     """Probabilities lie in [0, 1], sum to 1, and ``predict`` picks the most probable class."""
     learner = _fitted(factory)
-    proba = learner.predict_proba(_probe())
+    proba = learner.predict_proba(_probe(factory))
     if proba.dtype != np.float64:
         raise AssertionError(
             f"{_name(learner)}: predict_proba dtype {proba.dtype}, expected float64"
@@ -123,7 +203,7 @@ def check_probabilities(factory: LearnerFactory) -> None:
         raise AssertionError(f"{_name(learner)}: probability rows do not sum to 1")
     clear = np.max(proba, axis=1) > 0.5 + 1e-9
     argmax = learner.classes_[np.argmax(proba, axis=1)]
-    if not np.array_equal(learner.predict(_probe())[clear], argmax[clear]):
+    if not np.array_equal(learner.predict(_probe(factory))[clear], argmax[clear]):
         raise AssertionError(
             f"{_name(learner)}: predict disagrees with the argmax of predict_proba"
         )
@@ -131,14 +211,14 @@ def check_probabilities(factory: LearnerFactory) -> None:
 
 def check_classes_match_y(factory: LearnerFactory) -> None:
     """``classes_`` are y's distinct labels, sorted; labels need not be integers."""
-    X, y = drifting_binary()
+    X, y = _dataset(factory)()
     labels = np.array(["no", "yes"])[y]
     learner = factory().fit(X, labels)
     if learner.classes_.tolist() != ["no", "yes"]:
         raise AssertionError(
             f"{_name(learner)}: classes_ {learner.classes_!r}, expected ['no', 'yes']"
         )
-    if not set(learner.predict(_probe()).tolist()) <= {"no", "yes"}:
+    if not set(learner.predict(_probe(factory)).tolist()) <= {"no", "yes"}:
         raise AssertionError(f"{_name(learner)}: predict returned labels outside y's")
 
 
@@ -147,14 +227,14 @@ def check_is_fitted_flips(factory: LearnerFactory) -> None:
     learner = factory()
     if learner.is_fitted:
         raise AssertionError(f"{_name(learner)}: a fresh learner claims is_fitted")
-    X, y = drifting_binary()
+    X, y = _dataset(factory)()
     if not learner.fit(X, y).is_fitted:
         raise AssertionError(f"{_name(learner)}: is_fitted is still false after fit")
 
 
 def check_fit_does_not_modify_inputs(factory: LearnerFactory) -> None:
     """``fit`` leaves ``X`` and ``y`` as they were."""
-    X, y = drifting_binary()
+    X, y = _dataset(factory)()
     X_copy, y_copy = X.copy(), y.copy()
     learner = factory().fit(X, y)
     if not (np.array_equal(X, X_copy) and np.array_equal(y, y_copy)):
@@ -171,7 +251,7 @@ def _saved(learner: Learner, action: Callable[[Path], Any]) -> Any:
 def check_save_load_round_trip(factory: LearnerFactory) -> None:
     """``load(save(learner))`` predicts exactly as the learner, and carries ``learner.json``."""
     learner = _fitted(factory)
-    probe = _probe()
+    probe = _probe(factory)
 
     def reload(directory: Path) -> Learner:
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
@@ -258,7 +338,7 @@ def check_clone(factory: LearnerFactory) -> None:
 
 def check_update_on_unfitted_is_fit(factory: LearnerFactory) -> None:
     """``update`` on an unfitted learner gives the model ``fit`` gives (or is refused)."""
-    X, y = drifting_binary()
+    X, y = _dataset(factory)()
     learner = factory()
     if not learner.supports_update:
         _expect_error(
@@ -273,14 +353,16 @@ def check_update_on_unfitted_is_fit(factory: LearnerFactory) -> None:
             f"{_name(learner)}: update on an unfitted learner must fit and return self"
         )
     fitted = factory().fit(X, y)
-    if not np.array_equal(learner.predict_proba(_probe()), fitted.predict_proba(_probe())):
+    if not np.array_equal(
+        learner.predict_proba(_probe(factory)), fitted.predict_proba(_probe(factory))
+    ):
         raise AssertionError(f"{_name(learner)}: update on an unfitted learner differs from fit")
 
 
 def check_update_continues(factory: LearnerFactory) -> None:
     """``update`` after ``fit`` changes the model and keeps its signature and classes."""
     learner = _fitted(factory)
-    X, y = drifting_binary(seed=1, drift=1.0)
+    X, y = _dataset(factory)(seed=1, drift=1.0)
     if not learner.supports_update:
         _expect_error(
             TrainingError,
@@ -288,7 +370,7 @@ def check_update_continues(factory: LearnerFactory) -> None:
             f"{_name(learner)}: supports_update is false, so update must raise TrainingError",
         )
         return
-    probe = _probe()
+    probe = _probe(factory)
     before, signature, classes = learner.predict_proba(probe), learner.signature(), learner.classes_
     if learner.update(X, y) is not learner:
         raise AssertionError(f"{_name(learner)}: update must return the learner itself (self)")
@@ -300,12 +382,12 @@ def check_update_continues(factory: LearnerFactory) -> None:
 
 def check_deterministic(factory: LearnerFactory) -> None:
     """Two learners trained on the same rows (fit, then update) predict identically."""
-    probe = _probe()
+    probe = _probe(factory)
     first, second = _fitted(factory), _fitted(factory)
     if not np.array_equal(first.predict_proba(probe), second.predict_proba(probe)):
         raise AssertionError(f"{_name(first)}: two fits on the same rows predict differently")
     if first.supports_update:
-        X, y = drifting_binary(seed=1, drift=1.0)
+        X, y = _dataset(factory)(seed=1, drift=1.0)
         first.update(X, y)
         second.update(X, y)
         if not np.array_equal(first.predict_proba(probe), second.predict_proba(probe)):
@@ -317,9 +399,9 @@ def check_deterministic(factory: LearnerFactory) -> None:
 def check_predict_is_pure(factory: LearnerFactory) -> None:
     """Predicting twice gives the same answer, whatever was predicted in between."""
     learner = _fitted(factory)
-    probe = _probe()
+    probe = _probe(factory)
     first_labels, first_proba = learner.predict(probe), learner.predict_proba(probe)
-    learner.predict_proba(drifting_binary(seed=5, n_rows=7)[0])
+    learner.predict_proba(_dataset(factory)(seed=5, n_rows=7)[0])
     if not (
         np.array_equal(learner.predict(probe), first_labels)
         and np.array_equal(learner.predict_proba(probe), first_proba)
@@ -330,7 +412,7 @@ def check_predict_is_pure(factory: LearnerFactory) -> None:
 def check_single_row(factory: LearnerFactory) -> None:
     """One row in, one prediction out, equal to that row's prediction within a batch."""
     learner = _fitted(factory)
-    probe = _probe()
+    probe = _probe(factory)
     one = learner.predict_proba(probe[3:4])
     if one.shape != (1, 2) or learner.predict(probe[3:4]).shape != (1,):
         raise AssertionError(f"{_name(learner)}: a single row gave shape {one.shape}")
@@ -341,7 +423,7 @@ def check_single_row(factory: LearnerFactory) -> None:
 def check_refuses_mismatched_features(factory: LearnerFactory) -> None:
     """Rows with another number of columns raise a LifelongError, not a raw library error."""
     learner = _fitted(factory)
-    probe = _probe()
+    probe = _probe(factory)
     for bad in (probe[:, :-1], np.hstack([probe, probe[:, :1]])):
         for method in (learner.predict, learner.predict_proba):
             _expect_error(
@@ -351,7 +433,7 @@ def check_refuses_mismatched_features(factory: LearnerFactory) -> None:
                 f"{probe.shape[1]}) must raise a LifelongError",
             )
     if learner.supports_update:
-        X, y = drifting_binary(seed=2)
+        X, y = _dataset(factory)(seed=2)
         _expect_error(
             LifelongError,
             lambda: learner.update(X[:, :-1], y),
@@ -374,7 +456,7 @@ def check_non_finite_features(factory: LearnerFactory) -> None:
     before a learner sees the rows; a learner must still never answer with NaN probabilities
     nor leak a raw library error, whether the bad value comes at ``fit`` or at prediction.
     """
-    X, y = drifting_binary()
+    X, y = _dataset(factory)()
     for bad in (np.nan, np.inf):
         dirty = X.copy()
         dirty[5, 1] = bad
@@ -389,9 +471,9 @@ def check_non_finite_features(factory: LearnerFactory) -> None:
                 "expected it to be handled or refused with a LifelongError"
             ) from exc
         else:
-            _finite_distribution(learner, _probe(), f"fit on a row with {bad}")
+            _finite_distribution(learner, _probe(factory), f"fit on a row with {bad}")
         fitted = _fitted(factory)
-        probe = _probe()
+        probe = _probe(factory)
         probe[2, 0] = bad
         try:
             _finite_distribution(fitted, probe, f"predict_proba on a row with {bad}")
@@ -438,6 +520,8 @@ def check_learner(factory: LearnerFactory) -> None:
 
 
 __all__ = [
+    "Dataset",
+    "DatasetFactory",
     "LearnerCheck",
     "LearnerFactory",
     "check_classes_match_y",
@@ -458,5 +542,7 @@ __all__ = [
     "check_update_continues",
     "check_update_on_unfitted_is_fit",
     "drifting_binary",
+    "drifting_interactions",
     "learner_checks",
+    "with_dataset",
 ]

@@ -89,7 +89,14 @@ def _implicit_als(**params: Any) -> Learner:
     from lifelong.learners.recommender_learner import ImplicitALSLearner
 
     return ImplicitALSLearner(
-        **{"user_column": 0, "item_column": 1, "factors": 4, "iterations": 5, **params}
+        **{
+            "user_column": 0,
+            "item_column": 1,
+            "factors": 4,
+            "iterations": 5,
+            "num_threads": 1,
+            **params,
+        }
     )
 
 

@@ -59,7 +59,18 @@ class Dataset(Protocol):
 
 @runtime_checkable
 class DatasetFactory(Protocol):
-    """A learner factory that names the rows its learners are checked on."""
+    """A learner factory that names the rows its learners are checked on.
+
+    Examples
+    --------
+    >>> from lifelong.learners import SklearnLearner
+    >>> def gnb() -> Learner:
+    ...     return SklearnLearner(estimator="sklearn.naive_bayes.GaussianNB")
+    >>> isinstance(gnb, DatasetFactory)
+    False
+    >>> with_dataset(gnb, drifting_interactions).dataset is drifting_interactions
+    True
+    """
 
     def __call__(self) -> Learner: ...
 

@@ -61,7 +61,7 @@ training:
   window: 7d                    # labeled rows considered for training
   holdout: 12h                  # the most recent labeled rows, kept out of training for the gates
   min_rows: 200
-  replay_fraction: 0.0          # share of older rows replayed with new ones (stateful)
+  replay_fraction: 0.0          # older rows replayed per new row in a stateful update (0 to 100)
 
 evaluation:
   metric: roc_auc               # roc_auc | accuracy | log_loss | f1

@@ -11,6 +11,7 @@ from lifelong.cli import dashboard  # noqa: F401
 from lifelong.cli import experiments  # noqa: F401
 from lifelong.cli import ingest  # noqa: F401
 from lifelong.cli import labels  # noqa: F401
+from lifelong.cli import quarantine  # noqa: F401
 from lifelong.cli import report  # noqa: F401
 from lifelong.cli import retention  # noqa: F401
 from lifelong.cli import monitor  # noqa: F401

@@ -50,7 +50,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from lifelong.clock import utc
-from lifelong.errors import ConfigError
+from lifelong.errors import ConfigError, NotFoundError
 from lifelong.events import ParquetEventStore
 from lifelong.events.batch import EVENT_ID, EVENT_TIME
 
@@ -58,6 +58,7 @@ FLAGS = "source_flags"
 HELD = "quarantined"
 EVENTS = "events"
 _SCALE = float(2**64)
+KIND_ACTOR = "label_quality"  # who flags a source the gate convicts
 
 
 def check_throttle(throttle: float) -> float:
@@ -136,31 +137,46 @@ class SourceQuarantine:
         return frozenset(self.throttles())
 
     def status(self) -> list[dict[str, Any]]:
-        """Per flagged source: when, why, its throttle and how many of its events are held back.
+        """Per flagged source: when, why, by whom, its throttle and how many of its events are held back.
 
-        ``held`` counts the source's events in the ``quarantined`` stream, including any that an
-        earlier release already moved back (a release copies them; the stream is append-only).
+        ``held`` counts the source's events in the ``quarantined`` stream that are not in
+        ``events`` (what :meth:`release` would move back; events an earlier release already moved
+        are not counted again).
         """
         latest = self._latest_flags()
         if not len(latest):
             return []
         throttles = self.throttles()
-        held = self.store.window(HELD)
-        counts = (
-            held[self.column].astype(str).value_counts()
-            if len(held) and self.column in held.columns
-            else pd.Series(dtype="int64")
-        )
+        pending = self._pending(list(throttles))
+        counts = pending[self.column].astype(str).value_counts() if len(pending) else pd.Series(dtype="int64")
         return [
             {
                 "source": str(row["source"]),
                 "flagged_at": row[EVENT_TIME].isoformat(),
+                "flagged_by": str(row["actor"]) if "actor" in row.index and pd.notna(row["actor"]) else KIND_ACTOR,
                 "reason": str(row["reason"]),
                 "throttle": throttles[str(row["source"])],
                 "held": int(counts.get(str(row["source"]), 0)),
             }
             for _, row in latest.iterrows()
         ]
+
+    def _pending(self, sources: list[str]) -> pd.DataFrame:
+        """The held events of ``sources`` not yet in ``events``."""
+        held = self.store.window(HELD)
+        if not len(held) or self.column not in held.columns or not sources:
+            return held.iloc[0:0]
+        held = held[held[self.column].astype(str).isin(sources)]
+        if not len(held):
+            return held
+        times = held[EVENT_TIME]
+        stored = self.store.window(
+            EVENTS,
+            times.min().to_pydatetime(),
+            (times.max() + pd.Timedelta(microseconds=1)).to_pydatetime(),
+            columns=[EVENT_ID],
+        )
+        return held[~held[EVENT_ID].isin(stored[EVENT_ID])] if len(stored) else held
 
     def _record(
         self,
@@ -170,9 +186,12 @@ class SourceQuarantine:
         reason: str,
         evidence: dict[str, Any],
         throttle: float,
+        actor: str,
     ) -> None:
         if not isinstance(source, str) or not source:
             raise ConfigError(f"source: expected a source name, got {source!r}")
+        if not isinstance(actor, str) or not actor:
+            raise ConfigError(f"actor: expected who acts (a non-empty name), got {actor!r}")
         sequence = len(self.store.window(FLAGS))
         self.store.append(
             FLAGS,
@@ -186,6 +205,7 @@ class SourceQuarantine:
                     "evidence": [json.dumps(evidence, sort_keys=True, default=str)],
                     "sequence": [sequence],
                     "throttle": [throttle],
+                    "actor": [actor],
                 }
             ),
         )
@@ -198,17 +218,35 @@ class SourceQuarantine:
         reason: str,
         evidence: dict[str, Any],
         throttle: float = 0.0,
+        actor: str = KIND_ACTOR,
     ) -> None:
         """Flag ``source`` (with the evidence that convicted it); admit ``throttle`` of its events."""
-        self._record(source, "quarantine", at, reason, evidence, check_throttle(throttle))
+        self._record(source, "quarantine", at, reason, evidence, check_throttle(throttle), actor)
 
-    def release(self, source: str, *, at: datetime, reason: str) -> int:
-        """Clear the flag of ``source``; move its held events back. Returns how many."""
-        self._record(source, "release", at, reason, {}, 1.0)
-        held = self.store.window(HELD)
-        if not len(held) or self.column not in held.columns:
-            return 0
-        mine = held[held[self.column].astype(str) == source]
+    def release(self, source: str, *, at: datetime, reason: str, actor: str = "lifelong") -> int:
+        """Clear the flag of ``source``; move its held events back. Returns how many moved.
+
+        Each held event reaches ``events`` once (the store deduplicates by event id), so a
+        release interrupted before it is recorded can simply be repeated. The held events are moved before
+        the release is recorded, and once more after it, for those an ingest process held back
+        in between. Raises :class:`~lifelong.errors.NotFoundError` when ``source`` is not flagged,
+        and :class:`~lifelong.errors.ConfigError` when ``at`` is before its flag.
+        """
+        latest = self._latest_flags()
+        flagged = sorted(latest["source"].astype(str)) if len(latest) else []
+        if source not in flagged:
+            raise NotFoundError(f"source: expected a flagged source (one of {flagged}), got {source!r}")
+        since = latest.loc[latest["source"].astype(str) == source, EVENT_TIME].iloc[-1]
+        if pd.Timestamp(utc(at)) < since:
+            raise ConfigError(
+                f"at: expected a time at or after the flag of {source!r} ({since.isoformat()}), got {utc(at).isoformat()}"
+            )
+        moved = self._move_back(source)
+        self._record(source, "release", at, reason, {"moved": moved}, 1.0, actor)
+        return moved + self._move_back(source)
+
+    def _move_back(self, source: str) -> int:
+        mine = self._pending([source])
         return self.store.append(EVENTS, mine).written if len(mine) else 0
 
     def _admitted(self, frame: pd.DataFrame, throttles: dict[str, float]) -> NDArray[np.bool_]:

@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from lifelong.errors import ConfigError
 from lifelong.events import Batch
-from lifelong.ingest import STREAM, BrokerSource, IngestTarget, commit_batch, open_source, start_position, store_events
+from lifelong.ingest import STREAM, BrokerSource, IngestTarget, _screen, commit_batch, open_source, start_position, store_events
 from lifelong.sources import Source
 from lifelong.sources.metrics import IngestMetrics
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lifelong.ingest")
 _TICK = 0.05
+_FLAGS_EVERY = 30.0  # seconds between refreshes of the flagged-source gauges (they read the store)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class IngestProcess:
         self._stop = threading.Event()
         self._failure: BaseException | None = None
         self._guard = threading.Lock()
+        self._flags_at = -_FLAGS_EVERY
 
     # -- control -------------------------------------------------------------------------
 
@@ -121,6 +123,22 @@ class IngestProcess:
             self.metrics_port = self.metrics.serve(self.options.metrics_port, self.options.metrics_host)
         return self.metrics_port
 
+    def refresh_flags(self, *, every: float = 0.0) -> None:
+        """Set the flagged-source gauges from the store (at most once per ``every`` seconds).
+
+        Metrics are best effort: a failure to read the flags is logged, never raised.
+        """
+        now = time.monotonic()
+        if now - self._flags_at < every:
+            return
+        self._flags_at = now
+        try:
+            screen = _screen(self.pipeline)
+            if screen is not None:
+                self.metrics.flags(screen.quarantine.status())
+        except Exception as exc:  # noqa: BLE001  # a gauge must not stop ingest
+            log.warning("ingest: reading the flagged sources failed: %s", exc)
+
     # -- loop ----------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
@@ -131,6 +149,7 @@ class IngestProcess:
         """
         source = self._source if self._source is not None else open_source(self.pipeline)
         self.serve_metrics()
+        self.refresh_flags()
         writer = threading.Thread(target=self._write, args=(source,), name="lifelong-ingest-writer", daemon=True)
         writer.start()
         try:
@@ -138,6 +157,8 @@ class IngestProcess:
         finally:
             self._put(None, final=True)
             writer.join()
+            if self._failure is None:
+                self.refresh_flags()
             source.close()
             self.metrics.close()
         if self._failure is not None:
@@ -204,8 +225,9 @@ class IngestProcess:
                         commit_batch(self.pipeline, batch, source)
                     self.metrics.stored(
                         written=counts["written"], duplicates=counts["duplicates"], dead_letters=counts["dead_letters"],
-                        seconds=time.perf_counter() - started,
+                        seconds=time.perf_counter() - started, quarantined=counts.get("quarantined", 0),
                     )
+                    self.refresh_flags(every=_FLAGS_EVERY)
                     with self._guard:
                         self.totals["batches"] += len(batches)
                         for key, value in counts.items():

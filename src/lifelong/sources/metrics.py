@@ -1,10 +1,14 @@
 """Prometheus metrics of the ingest process, in a registry of their own.
 
-Names: ``lifelong_ingest_events_total{outcome}`` (written, duplicate, dead_letter),
+Names: ``lifelong_ingest_events_total{outcome}`` (written, duplicate, dead_letter, quarantined:
+held back from a flagged source),
 ``lifelong_ingest_batches_total``, ``lifelong_ingest_in_flight_batches``,
 ``lifelong_ingest_lag_events`` (what the source holds beyond what was read; -1 when unknown),
 ``lifelong_ingest_events_per_second`` (events received over the last few seconds), and
-``lifelong_ingest_store_seconds`` (store and commit time of a batch).
+``lifelong_ingest_store_seconds`` (store and commit time of a batch); with a ``label_quality``
+gate, ``lifelong_ingest_flagged_sources`` (sources flagged for poisoned labels),
+``lifelong_ingest_source_throttle{source}`` (the share of a flagged source's events admitted) and
+``lifelong_ingest_held_events{source}`` (its events held back in the store, awaiting a release).
 
 Examples
 --------
@@ -14,6 +18,9 @@ Examples
 2.0
 >>> b"lifelong_ingest_batches_total" in metrics.render()
 True
+>>> metrics.flags([{"source": "crowd-b", "throttle": 0.1, "held": 42}])
+>>> metrics.value("lifelong_ingest_held_events", source="crowd-b")
+42.0
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
@@ -46,15 +55,22 @@ class IngestMetrics:
         self._in_flight = Gauge("lifelong_ingest_in_flight_batches", "Batches read and not yet stored.", ["stream"], registry=self.registry).labels(**labels)
         self._lag = Gauge("lifelong_ingest_lag_events", "Events the source holds beyond those read (-1: unknown).", ["stream"], registry=self.registry).labels(**labels)
         self._rate = Gauge("lifelong_ingest_events_per_second", "Events stored per second over the last seconds.", ["stream"], registry=self.registry).labels(**labels)
+        self._quarantined = self._events.labels(outcome="quarantined", **labels)
+        self._flagged = Gauge("lifelong_ingest_flagged_sources", "Sources flagged for poisoned labels (throttled).", ["stream"], registry=self.registry).labels(**labels)
+        self._throttle = Gauge("lifelong_ingest_source_throttle", "Share of a flagged source's events admitted.", ["stream", "source"], registry=self.registry)
+        self._held = Gauge("lifelong_ingest_held_events", "Events of a flagged source held back in the store until a release.", ["stream", "source"], registry=self.registry)
+        self._sources: set[str] = set()
+        self._stream = stream
         self._seconds = Histogram("lifelong_ingest_store_seconds", "Seconds to store and commit one batch.", ["stream"], registry=self.registry).labels(**labels)
         self._recent: deque[tuple[float, int]] = deque()
         self._guard = threading.Lock()
         self._server: WSGIServer | None = None
         self._lag.set(-1)
 
-    def stored(self, *, written: int, duplicates: int, dead_letters: int, seconds: float) -> None:
-        """Count one stored and committed batch."""
+    def stored(self, *, written: int, duplicates: int, dead_letters: int, seconds: float, quarantined: int = 0) -> None:
+        """Count one stored and committed batch (``quarantined``: events held back from flagged sources)."""
         self._written.inc(written)
+        self._quarantined.inc(quarantined)
         self._duplicates.inc(duplicates)
         self._dead.inc(dead_letters)
         self._batches.inc()
@@ -66,6 +82,19 @@ class IngestMetrics:
                 self._recent.popleft()
             span = max(now - self._recent[0][0], 1.0) if len(self._recent) > 1 else _RATE_WINDOW
             self._rate.set(sum(count for _, count in self._recent) / span)
+
+    def flags(self, status: Sequence[Mapping[str, Any]]) -> None:
+        """Set the flagged sources from :meth:`SourceQuarantine.status` (released ones disappear)."""
+        with self._guard:
+            current = {str(row["source"]) for row in status}
+            for gone in self._sources - current:
+                self._throttle.remove(self._stream, gone)
+                self._held.remove(self._stream, gone)
+            for row in status:
+                self._throttle.labels(stream=self._stream, source=str(row["source"])).set(float(row["throttle"]))
+                self._held.labels(stream=self._stream, source=str(row["source"])).set(int(row["held"]))
+            self._sources = current
+            self._flagged.set(len(current))
 
     def in_flight(self, batches: int) -> None:
         """Set the number of batches read and not yet stored."""

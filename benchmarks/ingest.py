@@ -2,16 +2,20 @@
 
 Kafka: the same topic (3 partitions, on a tansu broker started here) is read by a raw
 confluent-kafka consumer group loop — consume 2,000 records, parse each JSON value with
-orjson, commit — and by lifelong's ingest process (:class:`lifelong.ingest_process.IngestProcess`
-with a :class:`~lifelong.sources.KafkaSource`): decode, validate against the schema, append
-to the Parquet event store (fsync, rename, dedup by id), then commit. Redis Streams: the same
-stream read by a raw redis-py XREADGROUP (2,000) + orjson + XACK loop, and by lifelong's
-ingest process with a :class:`~lifelong.sources.RedisStreamsSource`. Each rate runs from the
-first record received to the last commit, so the group join is not counted. Each transport's
-topic or stream is first read once, untimed (the first read after producing is faster than
-the later ones on tansu), then raw and lifelong take turns, each with a new consumer group,
-for ``ROUNDS`` rounds; the best rate of each is kept (the machine is shared, so the best is
-the least disturbed), and every round's rate is recorded. Memory: peak RSS
+orjson, commit asynchronously — and by lifelong's ingest process
+(:class:`lifelong.ingest_process.IngestProcess` with a :class:`~lifelong.sources.KafkaSource`):
+decode (a clean batch is parsed whole by Arrow's JSON reader on a worker thread while the next
+records are consumed), validate against the schema, append to the Parquet event store (group
+commit of the queued batches: fsync, rename, dedup by id), then commit. Redis Streams: the
+same stream read by a raw redis-py XREADGROUP (2,000) + orjson + XACK loop (redis-py's
+``xreadgroup``, which builds a dict per entry), and by lifelong's ingest process with a
+:class:`~lifelong.sources.RedisStreamsSource` (which takes XREADGROUP's reply as sent and
+acknowledges each stored batch from the writer thread). Each rate runs from the first record
+received to the last commit sent, so the group join is not counted. Each transport's topic or
+stream is first read once, untimed (the first read after producing is faster than the later
+ones on tansu), then raw and lifelong take turns, each with a new consumer group, for
+``ROUNDS`` rounds; the best rate of each is kept (the machine is shared, so the best is the
+least disturbed), and every round's rate and the load average are recorded. Memory: peak RSS
 (VmHWM) of a real ``lifelong ingest`` process after 100k and after 1M events from Redis.
 """
 
@@ -36,17 +40,16 @@ import yaml
 from benchmarks.common import write_result
 
 WHY_SLOWER = (
-    "Why the throughput goal is missed, measured on this 2-core machine shared with other work (py-spy of the "
-    "Kafka run at 300k events, and thread CPU time per event): the polling thread spends about 57% of its time in "
-    "confluent-kafka's `consume` and 41% building the batch (`decode_table`: orjson per message, one Arrow array per "
-    "field, the schema checks on those arrays); the writer thread (dedup by id hash, Parquet write, fsync, rename) "
-    "waits for work 58% of the time, so the store is not the limit. Per event the raw loop costs 1.4-1.9 us of CPU "
-    "(consume and orjson only), lifelong's polling thread 3.1-3.4 us and its writer 1.3-1.8 us more; the broker "
-    "(tansu, on the same cores) and librdkafka's threads get that much less CPU, so even `consume` returns later "
-    "than in the raw loop. Reaching 0.8 needs the per-event Python work (parse, column building, checks) to move "
-    "out of the polling thread: a native decoder, or decoding in several processes; not done here. On this shared "
-    "machine the ratios move from run to run (three full runs on 2026-12-02: Kafka 0.25, 0.29 and 0.74, Redis "
-    "0.64, 0.66 and 0.60), so each round's rate is kept in the JSON."
+    "Where the time goes (measured on this 2-core machine shared with other work; thread CPU time per event and "
+    "py-spy, 200k-event runs): the raw Kafka loop costs 1.3-2.0 us of process CPU per event (consume and orjson), "
+    "lifelong 4.3-5.3 us: its polling thread 1.2-1.4 us (consume, hand-over), plus the decode thread (Arrow's JSON "
+    "reader, about 0.6-0.8 us) and the writer (Parquet encoding, the id-hash dedup index, fsync and rename: about "
+    "0.9-1.4 us, less in bigger groups). With both cores busy (the broker, librdkafka's threads and other work "
+    "share them) those extra microseconds are the gap; the writer's fsync of each group (15-60 ms per 8,000-16,000 "
+    "events, with stalls of 200-500 ms when the disk is busy) is the other part. Redis: redis-py's own reply "
+    "parsing (hiredis, then a dict per entry in the raw loop) dominates both; lifelong skips the dicts but adds "
+    "the same decode and store work. On this shared machine the raw rates themselves move by 2-3x from round to "
+    "round (see the rounds in the JSON), so one run's ratio is a noisy estimate."
 )
 WHY_MEMORY = (
     "Why the memory goal is missed: the event store keeps a 64-bit hash and a file number per stored id "
@@ -172,6 +175,10 @@ def _lifelong_rate(spec: Path, count: int, arguments: dict[str, Any]) -> float:
 
         def commit(self, checkpoint: Any) -> None:
             super().commit(checkpoint)
+            marks["last"] = time.perf_counter()
+
+        def _send(self, *args: Any) -> None:  # Kafka: a commit asked for by the writer is sent by the polling thread
+            super()._send(*args)
             marks["last"] = time.perf_counter()
 
     source = Timed(schema=source_schema(target), id_field="id", time_field="ts", batch_size=BATCH, **arguments)
@@ -326,9 +333,13 @@ def run(quick: bool) -> dict[str, Any]:
         for name in ("kafka", "redis", "rss"):
             (folder / name).mkdir()
         result: dict[str, Any] = {"quick": quick, "events": count, "batch_size": BATCH}
+        loads: dict[str, list[float]] = {"start": list(os.getloadavg())}
         result.update(kafka_numbers(folder, count))
+        loads["after_kafka"] = list(os.getloadavg())
         result.update(redis_numbers(folder, count))
+        loads["after_redis"] = list(os.getloadavg())
         result.update(rss_numbers(folder, small, large))
+        result["load_average"] = loads
     write_result("ingest", result)
     return result
 
@@ -343,6 +354,10 @@ def describe(result: dict[str, Any]) -> str:
     rounds = len(result.get("kafka_rounds", {}).get("raw", [])) or 1
     lines.append(f"Best of {rounds} rounds, raw and lifelong taking turns after an untimed warm-up read; every round's "
                  "rate is in benchmarks/results/ingest.json.")
+    loads = result.get("load_average")
+    if loads:
+        shown = ", ".join(f"{when.replace('_', ' ')} {values[0]:.1f}" for when, values in loads.items())
+        lines.append(f"Load average (1 min) on this {result.get('machine', {}).get('cpus', '?')}-core machine: {shown}.")
     lines += ["", "| transport | lifelong events/s | raw client events/s | ratio | goal |", "|---|---|---|---|---|"]
     for name, label in (("kafka", "Kafka (tansu)"), ("redis", "Redis Streams")):
         ratio = result[f"{name}_ratio"]

@@ -247,14 +247,21 @@ window takes over within one update and the long one while a noisy concept holds
 trails (the SEA streams), the loss is concentrated after each change, where ARF's drift detectors
 reset single trees row by row while lifelong waits for the next update (every 250 to 500 rows),
 and in the noise of picking a window on 200 held-out rows. Throughput is bounded by per-update
-and per-batch work in the loop rather than by model fitting (see the shares below): for every
-challenger a content-addressed training snapshot written and read back, the bundle stored twice
-(by the executor and by the registry, each hashed and synced), a registry version with its
-lineage, and a gate evaluation, plus per batch the source's schema
-validation, the context features and the event store's append. On Weather, one row a day, the
-event store's daily partitions make every row its own Parquet file: each append of a batch
-writes 250 files, which dominates the run; queries no longer rescan them (the store caches the
-immutable files it has read or written), but the writes remain."""
+and per-batch work in the loop rather than by model fitting (see the shares below). What an
+update costs: for each of the three challengers a content-addressed training snapshot (written
+once; the in-process executor trains on the rows in memory, nothing is read back), a LightGBM
+fit, the bundle saved once (the version's artifact links the files the executor stored, so the
+registry hashes them and syncs only the two new small files), a registry version with its
+lineage, an evaluation record and alias moves (about ten registry transactions per update), and
+four scorings of the held-out rows (the champion is scored once, not once per challenger); per
+batch, the source's schema validation, the context features, the event store's append and,
+after a promotion, the serving catalog loading the new champion from the registry. Windows and
+counts are filtered in Arrow from the store's read cache (no SQL round trip). The event store
+picks its partition period from the event rate: Weather (one row a day) gets yearly partitions,
+so an append writes one or two files instead of one per row, which used to dominate that run.
+The full run before these changes measured 595 to 2,871 ms of CPU per update (Weather the
+highest); what remains per update is spread over the registry's transactions, the snapshots,
+the scorings and the serving reload, none of them above a tenth of the run."""
 
 
 __all__ = ["describe", "run"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -364,6 +365,14 @@ def describe(result: dict[str, Any]) -> str:
         verdict = "met" if ratio >= GOAL_RATIO else "missed"
         lines.append(f"| {label} | {result[f'{name}_events_per_s']:,.0f} | {result[f'{name}_raw_events_per_s']:,.0f} | "
                      f"{ratio:.2f} | >= {GOAL_RATIO} {verdict} |")
+    medians = []
+    for name, label in (("kafka", "Kafka"), ("redis", "Redis")):
+        rounds_of = result.get(f"{name}_rounds", {})
+        if rounds_of.get("lifelong") and rounds_of.get("raw"):
+            mine, peer = statistics.median(rounds_of["lifelong"]), statistics.median(rounds_of["raw"])
+            medians.append(f"{label} {mine:,.0f} vs {peer:,.0f} events/s, ratio {mine / peer:.2f}")
+    if medians:
+        lines += ["", "Median of the rounds (lifelong vs raw): " + "; ".join(medians) + "."]
     rss = result["rss_ratio_1m_vs_100k"]
     lines += ["", f"Peak RSS of `lifelong ingest`: {result['rss_small_bytes'] / 2**20:,.0f} MiB after {result['rss_small_events']:,} events, "
               f"{result['rss_large_bytes'] / 2**20:,.0f} MiB after {result['rss_large_events']:,}: ratio {rss:.2f} "

@@ -114,15 +114,19 @@ def build_app(
 ) -> Any:
     """The prediction server for a registry and an event store (the prediction log's sink).
 
-    Admin endpoints are enabled only when ``admin_token`` is given.
+    Admin endpoints are enabled only when ``admin_token`` is given. Rows are written ahead
+    beside an event store (see :func:`~lifelong.serving.routed_app.wal_folder`).
     """
     from lifelong.serving.app import create_app
     from lifelong.serving.catalog import ModelCatalog
     from lifelong.serving.logger import PredictionLogger
+    from lifelong.serving.routed_app import wal_folder
     from lifelong.serving.service import PredictionService
 
     catalog = ModelCatalog(RegistryModelLoader(registry))
-    service = PredictionService(catalog, PredictionLogger(sink, stream="predictions"), clock=clock)
+    wal = wal_folder(sink, None)
+    logger = PredictionLogger(sink, stream="predictions", wal_dir=wal / "predictions" if wal else None)
+    service = PredictionService(catalog, logger, clock=clock)
     admin = RegistryAdmin(registry) if admin_token else None
     return create_app(
         service,

@@ -19,7 +19,10 @@ from lifelong.cli import app
 cli_app = importlib.import_module("lifelong.cli.app")
 
 # Commands with a --json flag that change state: their JSON is tested where they are.
-WRITES = {"labels import": "stores human labels (tests/labels/test_queue.py)"}
+WRITES = {
+    "labels import": "stores human labels (tests/labels/test_queue.py)",
+    "quarantine release": "clears a flagged source (tests/cli/test_quarantine_cli.py)",
+}
 
 Check = Callable[[Any], bool]
 READS: dict[str, tuple[list[str], Check]] = {
@@ -29,6 +32,7 @@ READS: dict[str, tuple[list[str], Check]] = {
     "monitor": (["monitor", "churn", "--window", "12h", "--windows", "4"], lambda data: data["model"] == "churn" and len(data["windows"]) == 4),
     "labels stats": (["labels", "stats"], lambda data: isinstance(data["stats"], dict) and "label_sources" in data),
     "reproduce": (["reproduce", "churn", "1.1"], lambda data: data["matched"] is True),
+    "quarantine list": (["quarantine", "list"], lambda data: data == []),
     "retention apply": (
         ["retention", "apply", "--older-than", "1d", "--dry-run", "--now", "2024-01-04T00:00"],
         lambda data: data["dry_run"] is True and data["rows_deleted"] > 0 and data["deleted"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -109,8 +110,7 @@ def retrain(
     from lifelong.registry.types import TrainingMode
     from lifelong.triggers import Decision
 
-    with handled():
-        pipeline = _pipeline(config)
+    with handled(), closing(_pipeline(config)) as pipeline:
         if model != pipeline.name:
             raise NotFoundError(f"model: expected {pipeline.name!r} (the spec's name), got {model!r}")
         with_warm_start(pipeline, distill=distill, grow=grow, from_scratch=from_scratch)

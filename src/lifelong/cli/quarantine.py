@@ -45,7 +45,7 @@ def _quarantine(config: Path) -> Iterator[SourceQuarantine | None]:
 def list_flags(config: ConfigOption = Path("lifelong.yaml"), as_json: JsonFlag = False) -> None:
     """Show the flagged sources: throttle (share of their events admitted), reason, when, by whom, events held back."""
     with handled(), _quarantine(config) as quarantine:
-        if quarantine is None:
+        if quarantine is None and not as_json:
             errors.print("no label_quality gate in evaluation.gates: sources are not screened", highlight=False)
         flags = quarantine.status() if quarantine is not None else []
         if as_json:

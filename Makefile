@@ -28,6 +28,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
+	@# The serving benchmark's maximum-throughput load generator is Debian's wrk (native, one per run).
+	@if ! command -v wrk >/dev/null 2>&1 && [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; fi
 	$(BIN)/python -m benchmarks.run
 
 soak: $(STAMP)

@@ -317,7 +317,7 @@ def why(result: dict[str, Any]) -> str:
             "MLflow's pointer-only register writes no file at all, and being CPU-bound its time "
             "moves with the machine's load (on this machine, 23.6 ms and 9.9 ms p50 in two "
             "earlier full runs, 37.2 ms in a 500-version run at load average 10.7): 10x on that comparison needs a register under about "
-            f"{result['mlflow_register_p50_ms'] / 10:.1f} ms, about what writing the two new files "
+            f"{result['mlflow_register_p50_ms'] / 10:.1f} ms, less than writing the two new files "
             f"alone takes here.{like_text}"
         )
     if result["lineage_ms"] > GOALS["lineage_ms"]:

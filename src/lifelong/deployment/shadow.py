@@ -13,6 +13,7 @@ Assignment(answer='1.0', shadows=('1.1', '2.0'), role='champion')
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 from lifelong.deployment.router import Assignment, Router
@@ -46,13 +47,16 @@ class ShadowRouter(Router):
         with self._lock:
             arm = self.arms.get(version)
             if arm is not None:
-                for _ in range(copies):
-                    arm.observe(error=error, seconds=seconds)
+                arm.requests += copies
+                if error:
+                    arm.errors += copies
+                else:
+                    arm.latencies.extend(repeat(seconds, min(copies, arm.latencies.maxlen or copies)))
 
-    def drop(self) -> None:
-        """Count a copy not made because the shadow queue was full."""
+    def drop(self, copies: int = 1) -> None:
+        """Count ``copies`` not made because the shadow queue was full."""
         with self._lock:
-            self.dropped += 1
+            self.dropped += copies
 
     def status(self) -> dict[str, Any]:
         status = super().status()

@@ -76,6 +76,10 @@ class Experiment:
     outcome: Decision | None = None
     ended: datetime | None = None
     final: dict[str, Any] = field(default_factory=dict)
+    copied: tuple[ServedModel, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        self.copied = tuple(self.challengers.values())  # one tuple shared by every shadow copy
 
     def status(self) -> dict[str, Any]:
         status = self.final or self.router.status()
@@ -324,8 +328,7 @@ class RoutingTable:
         router = experiment.router
         if not isinstance(router, ShadowRouter):
             return
-        for challenger in experiment.challengers.values():
-            self._shadow.submit(ShadowTask(router, challenger, inputs, result))
+        self._shadow.submit(ShadowTask(router, experiment.copied, inputs, result))
 
     # -- decisions -----------------------------------------------------------------------------
 

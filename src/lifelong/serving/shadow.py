@@ -1,13 +1,17 @@
 """Shadow work off the request thread: challengers answer copies of live requests in batches.
 
-The request path only puts ``(challenger, inputs, champion's answer)`` on a bounded queue (a
-full queue drops the copy and counts it). A background thread drains the queue, answers the
-queued copies of one challenger in a single batch, compares them with the champion's answers,
-records latency and errors with the router, and logs every shadow row to the shadow log.
+The request path only appends ``(challengers, inputs, champion's answer)`` to a bounded queue,
+one item per request whatever the number of challengers (a request whose copies do not fit is
+not copied, and its copies are counted as dropped). A background thread takes the queue in
+chunks, joins a chunk's inputs once, lets every challenger answer the chunk in one call,
+compares the answers with the champion's, records latency and errors with the router, and logs
+every shadow row to the shadow log; it yields the interpreter between chunks, so a backlog never
+holds the request loop for long.
 
 Shadow rows are written by a :class:`~lifelong.serving.PredictionLogger` through
 :class:`ShadowSink`: the same row format as the prediction log plus ``shadow = True``, with
-event ids made unique per version, in their own stream (``predictions_shadow`` by default) so
+event ids made unique per version (``"<request_id>:<row>@<version>"``, made by the executor
+with the rest of the chunk), in their own stream (``predictions_shadow`` by default) so
 that natural-label joins over the prediction log never take a shadow answer for a served one.
 Each answered batch is logged as one chunk, and :func:`shadow_logger` flushes in large
 batches: shadow rows are many (one per request and challenger) and need no quick visibility.
@@ -25,9 +29,9 @@ Examples
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +51,7 @@ from lifelong.serving.service import PredictionService
 
 log = logging.getLogger(__name__)
 
-_BATCH = 1024
+_CHUNK = 128
 SHADOW_FLUSH_ROWS = 50_000
 SHADOW_FLUSH_SECONDS = 5.0
 
@@ -60,11 +64,16 @@ class ShadowSink:
 
     def append(self, stream: str, frame: pd.DataFrame) -> AppendResult:
         versions = frame["model_version"].astype(str)
+        ids = frame["event_id"].astype(str)
         first = versions.iloc[0] if len(versions) else ""
-        # The prediction log writes one frame per version: one suffix for every row.
-        suffix = "@" + (first if (versions == first).all() else versions)
-        marked = frame.assign(event_id=frame["event_id"].astype(str) + suffix, shadow=True)
-        return self._sink.append(stream, marked)
+        if (versions == first).all():  # the prediction log writes one frame per version
+            suffix = "@" + first
+            marked = ids.str.endswith(suffix)  # ids the shadow executor made carry it already
+            if not marked.all():
+                ids = ids.where(marked, ids + suffix)
+        else:
+            ids = ids + ("@" + versions)
+        return self._sink.append(stream, frame.assign(event_id=ids, shadow=True))
 
 
 def shadow_logger(
@@ -88,16 +97,22 @@ def shadow_logger(
 
 @dataclass(frozen=True, eq=False)
 class ShadowTask:
-    """One copy of a request for one challenger."""
+    """One live request, copied to every challenger of its shadow test (one queue item)."""
 
     router: ShadowRouter
-    challenger: ServedModel
+    challengers: tuple[ServedModel, ...]
     inputs: Mapping[str, NDArray[Any]]
     champion: PredictionResult
 
 
 class ShadowExecutor:
     """Bounded queue plus one background thread answering shadow copies in batches.
+
+    The request path appends one :class:`ShadowTask` per request (no lock, no copy of the
+    request's arrays). The thread answers what waits in chunks of at most ``chunk`` requests:
+    each chunk's inputs are joined once and answered by every challenger in one call, and the
+    thread yields the interpreter between chunks, so that a large backlog never holds the
+    request loop for long.
 
     Parameters
     ----------
@@ -106,14 +121,16 @@ class ShadowExecutor:
     logger
         The shadow log (None: shadow answers are compared and counted, not logged).
     queue_size
-        Copies waiting at most; more are dropped and counted by the router.
+        Copies waiting at most (a request with two challengers makes two); a request whose
+        copies do not fit is not copied, and its copies are counted as dropped by the router.
     clock
         Time of the logged shadow rows.
     linger
-        Seconds the thread lets copies gather after the first one arrives, so that one model
-        call answers many copies (a model's fixed cost per call dwarfs its cost per row); 0
-        answers at once. The thread starts early once half the queue (at most 1024 copies)
-        waits.
+        Seconds the thread lets copies gather between rounds, so that one model call answers
+        many copies (a model's fixed cost per call dwarfs its cost per row); 0 answers at once.
+        A round starts early once half the queue waits.
+    chunk
+        Requests answered per step, at most.
     """
 
     def __init__(
@@ -124,32 +141,43 @@ class ShadowExecutor:
         queue_size: int = 1000,
         clock: Clock | None = None,
         linger: float = 0.25,
+        chunk: int = _CHUNK,
     ) -> None:
         if isinstance(linger, bool) or not isinstance(linger, (int, float)) or not 0 <= linger <= 10:
             raise ConfigError(f"linger: expected a number of seconds in [0, 10], got {linger!r}")
+        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
+            raise ConfigError(f"queue_size: expected an integer >= 1, got {queue_size!r}")
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ConfigError(f"chunk: expected an integer >= 1, got {chunk!r}")
         self._linger = float(linger)
+        self._chunk = chunk
         self._wake = threading.Event()
         self._service = service
         self._clock = clock or SystemClock()
         self._logger = logger
-        self._queue: queue.Queue[ShadowTask | None] = queue.Queue(maxsize=queue_size)
-        self._wake_at = max(1, min(_BATCH, queue_size // 2)) if queue_size > 0 else _BATCH
+        self._queue: deque[ShadowTask] = deque()
+        self._capacity = queue_size
+        self._wake_at = max(1, queue_size // 2)
+        self._step = threading.Lock()  # held while tasks taken from the queue are answered
+        self._stopping = False
         self._thread: threading.Thread | None = None
         self.answered = 0
         self.failed = 0
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        """Copies waiting to be answered."""
+        return sum(len(task.challengers) for task in list(self._queue))
 
     def submit(self, task: ShadowTask) -> bool:
-        """Queue a copy without blocking; False (and a drop counted) when the queue is full."""
-        try:
-            self._queue.put_nowait(task)
-        except queue.Full:
-            task.router.drop()
+        """Queue a request's copies without blocking; False (drops counted) when they do not fit."""
+        copies = len(task.challengers)
+        waiting = len(self._queue)
+        if (waiting + 1) * copies > self._capacity:
+            task.router.drop(copies)
             return False
-        if self._queue.qsize() >= self._wake_at:
+        self._queue.append(task)
+        if not self._linger or waiting * copies < self._wake_at <= (waiting + 1) * copies:
             self._wake.set()
         return True
 
@@ -158,6 +186,7 @@ class ShadowExecutor:
             return
         if self._logger is not None:
             self._logger.start()
+        self._stopping = False
         self._wake.clear()
         self._thread = threading.Thread(target=self._run, name="lifelong-shadow", daemon=True)
         self._thread.start()
@@ -166,9 +195,10 @@ class ShadowExecutor:
         """Answer what is queued, stop the thread and drain the shadow log."""
         thread, self._thread = self._thread, None
         if thread is not None:
+            self._stopping = True
             self._wake.set()
-            self._queue.put(None)
             thread.join(timeout)
+        self._answer_queued()
         if self._logger is not None:
             try:
                 self._logger.close()
@@ -179,101 +209,117 @@ class ShadowExecutor:
         """Answer every copy submitted so far before returning (tests, shutdown).
 
         Queued copies are answered on the calling thread; copies the background thread has
-        already taken are waited for.
+        already taken are waited for (it holds the step lock while answering them).
         """
-        self._wake.set()
         self._answer_queued()
-        thread = self._thread
-        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            self._queue.join()
+        with self._step:
+            pass
 
-    def _answer_queued(self) -> None:
-        taken: list[ShadowTask | None] = []
-        while True:
-            try:
-                taken.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        try:
-            self._answer([task for task in taken if task is not None])
-        finally:
-            for _ in taken:
-                self._queue.task_done()
+    def _answer_queued(self, *, pause: bool = False) -> None:
+        """Answer the queue in chunks; ``pause`` yields the interpreter between chunks."""
+        while self._queue:
+            with self._step:
+                tasks: list[ShadowTask] = []
+                try:
+                    while len(tasks) < self._chunk:
+                        tasks.append(self._queue.popleft())
+                except IndexError:
+                    pass
+                self._answer(tasks)
+            if pause:
+                time.sleep(0)  # let the request loop run between chunks
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is not None and self._linger and self._queue.qsize() < _BATCH:
-                self._wake.wait(self._linger)  # let copies gather: one call answers them all
-                self._wake.clear()
-            taken = [first]
-            while first is not None and len(taken) < _BATCH and taken[-1] is not None:
-                try:
-                    taken.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self._answer([task for task in taken if task is not None])
-            finally:
-                for _ in taken:
-                    self._queue.task_done()
-            if taken[-1] is None:
-                self._answer_queued()
-                return
+        while not self._stopping:
+            self._wake.wait(self._linger or None)  # let copies gather: one call answers many
+            self._wake.clear()
+            self._answer_queued(pause=True)
 
     def _answer(self, tasks: list[ShadowTask]) -> None:
-        groups: dict[tuple[int, tuple[str, ...]], list[ShadowTask]] = {}
+        groups: dict[tuple[int, int, tuple[str, ...]], list[ShadowTask]] = {}
         for task in tasks:
-            groups.setdefault((id(task.challenger), tuple(task.inputs)), []).append(task)
+            key = (id(task.router), id(task.challengers), tuple(task.inputs))
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [task]
+            else:
+                group.append(task)
         for group in groups.values():
             try:
                 self._answer_group(group)
             except Exception:  # noqa: BLE001 - a shadow failure never reaches a client
-                log.exception("shadow: answering %d copies failed", len(group))
+                log.exception("shadow: answering %d requests failed", len(group))
 
     def _answer_group(self, group: list[ShadowTask]) -> None:
-        challenger = group[0].challenger
-        router = group[0].router
-        columns = {name: np.concatenate([task.inputs[name] for task in group]) for name in group[0].inputs}
+        first = group[0]
+        router = first.router
+        if len(group) == 1:
+            columns = dict(first.inputs)
+            champion = first.champion
+            champion_labels, champion_probabilities = champion.labels, champion.probabilities
+        else:
+            columns = {name: np.concatenate([task.inputs[name] for task in group]) for name in first.inputs}
+            champion_labels = np.concatenate([task.champion.labels for task in group])
+            champion_probabilities = np.concatenate([task.champion.probabilities for task in group])
+        champion_scores = positive_scores(champion_probabilities)
+        rows = len(champion_labels)
+        request_ids = [task.champion.request_id for task in group]
+        if rows == len(group):  # one row per request, the usual case
+            row_requests = np.array(request_ids, dtype=object)
+            base_ids = row_requests + ":0@"
+        else:
+            counts = [len(task.champion.labels) for task in group]
+            row_requests = np.repeat(np.array(request_ids, dtype=object), counts)
+            base_ids = np.array(
+                [f"{rid}:{row}@" for rid, n in zip(request_ids, counts, strict=True) for row in range(n)], dtype=object
+            )
+        event_time = self._clock.now() if self._logger is not None else None
+        for challenger in first.challengers:
+            self._answer_challenger(
+                router, challenger, columns, champion_labels, champion_scores, row_requests, base_ids, event_time, len(group)
+            )
+
+    def _answer_challenger(
+        self,
+        router: ShadowRouter,
+        challenger: ServedModel,
+        columns: Mapping[str, NDArray[Any]],
+        champion_labels: NDArray[Any],
+        champion_scores: NDArray[Any],
+        row_requests: NDArray[np.object_],
+        base_ids: NDArray[np.object_],
+        event_time: Any,
+        copies: int,
+    ) -> None:
         started = time.perf_counter()
         try:
             result = self._service.predict_columns(challenger, columns, "shadow-batch")
         except Exception as exc:  # noqa: BLE001 - counted as the challenger's errors
-            seconds = (time.perf_counter() - started) / len(group)
-            router.observe_copies(challenger.version, len(group), error=True, seconds=seconds)
-            self.failed += len(group)
-            log.warning("shadow: version %s failed on %d copies: %s", challenger.version, len(group), exc)
+            seconds = (time.perf_counter() - started) / copies
+            router.observe_copies(challenger.version, copies, error=True, seconds=seconds)
+            self.failed += copies
+            log.warning("shadow: version %s failed on %d copies: %s", challenger.version, copies, exc)
             return
-        seconds = (time.perf_counter() - started) / len(group)
-        champion_labels = np.concatenate([task.champion.labels for task in group])
-        champion_scores = positive_scores(np.concatenate([task.champion.probabilities for task in group]))
+        seconds = (time.perf_counter() - started) / copies
         router.compare(
             challenger.version,
             rows=len(champion_labels),
             agreeing=int(np.count_nonzero(result.labels == champion_labels)),
             score_gap=float(np.abs(positive_scores(result.probabilities) - champion_scores).sum()),
         )
-        router.observe_copies(challenger.version, len(group), error=False, seconds=seconds)
+        router.observe_copies(challenger.version, copies, error=False, seconds=seconds)
         if self._logger is not None:
-            request_ids = [task.champion.request_id for task in group]
-            if len(champion_labels) == len(group):  # one row per request, the usual case
-                event_ids = [rid + ":0" for rid in request_ids]
-                row_requests = np.array(request_ids, dtype=object)
-            else:
-                counts = [len(task.champion.labels) for task in group]
-                event_ids = [f"{rid}:{row}" for rid, rows in zip(request_ids, counts, strict=True) for row in range(rows)]
-                row_requests = np.repeat(np.array(request_ids, dtype=object), counts)
             answer = PredictionResult(
                 challenger.model, challenger.version, "shadow-batch", result.labels, result.probabilities, result.classes
             )
             self._logger.log_batch(
                 answer,
                 columns,
-                event_time=self._clock.now(),
+                event_time=event_time,
                 request_ids=row_requests,
-                event_ids=np.array(event_ids, dtype=object),
+                event_ids=base_ids + challenger.version,
             )
-        self.answered += len(group)
+        self.answered += copies
 
 
 __all__ = ["ShadowExecutor", "ShadowSink", "ShadowTask", "shadow_logger"]

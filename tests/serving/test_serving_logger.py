@@ -126,6 +126,47 @@ def test_hard_cap_drops_oldest_rows_counted_and_reported(caplog: pytest.LogCaptu
     assert set(sink.rows()["request_id"]) == {"r3", "r4"}  # the newest rows were kept
 
 
+class _CountingSink(ListPredictionSink):
+    """Records the rows of each append; the append numbered ``fail_at`` (from 1) fails once."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+        self._fail_at = fail_at
+
+    def append(self, stream: str, frame: pd.DataFrame):  # type: ignore[no-untyped-def]
+        if self._fail_at is not None and len(self.sizes) + 1 == self._fail_at:
+            self._fail_at = None
+            raise ConnectionError("sink down")
+        self.sizes.append(len(frame))
+        return super().append(stream, frame)
+
+
+def test_append_rows_cuts_a_flush_into_appends_of_whole_chunks() -> None:
+    sink = _CountingSink()
+    logger = PredictionLogger(sink, flush_rows=1000, append_rows=4)
+    for n in range(5):
+        logger.log(result(f"a{n}", 2), inputs(2), event_time=T0)
+    logger.log(result("b", 3, version="1.1"), inputs(3), event_time=T0)
+    assert logger.flush() == 13
+    assert sink.sizes == [4, 4, 2, 3]  # chunks are never split; each version apart
+    rows = sink.rows()
+    assert sorted(rows["event_id"]) == sorted([f"a{n}:{i}" for n in range(5) for i in range(2)] + ["b:0", "b:1", "b:2"])
+    assert logger.pending_rows == 0 and logger.written_rows == 13
+
+
+def test_a_failed_append_keeps_only_the_rows_not_yet_written() -> None:
+    sink = _CountingSink(fail_at=2)
+    logger = PredictionLogger(sink, flush_rows=1000, append_rows=2)
+    for n in range(3):
+        logger.log(result(f"a{n}", 2), inputs(2), event_time=T0)
+    with pytest.raises(ConnectionError):
+        logger.flush()
+    assert logger.pending_rows == 4 and logger.written_rows == 2
+    assert logger.flush() == 4
+    assert sink.sizes == [2, 2, 2] and sorted(sink.rows()["request_id"]) == ["a0", "a0", "a1", "a1", "a2", "a2"]
+
+
 def test_retried_append_is_idempotent_by_event_id() -> None:
     sink = ListPredictionSink()
     logger = PredictionLogger(sink)
@@ -143,6 +184,7 @@ def test_retried_append_is_idempotent_by_event_id() -> None:
         ({"flush_seconds": 0}, "flush_seconds"),
         ({"stream": ""}, "stream"),
         ({"flush_rows": 10, "max_buffer_rows": 5}, "max_buffer_rows"),
+        ({"append_rows": 0}, "append_rows"),
     ],
 )
 def test_parameters_are_validated(kwargs: dict[str, object], name: str) -> None:

@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -59,6 +60,8 @@ from lifelong.serving.wal import WriteAheadLog, encode_chunk
 log = logging.getLogger(__name__)
 
 _MAX_BACKOFF_SECONDS = 30.0
+# Releases the interpreter and the core between appends: a waiting request thread runs first.
+_yield = getattr(os, "sched_yield", None) or (lambda: time.sleep(0))
 _DROP_REPORT_SECONDS = 10.0
 
 
@@ -89,6 +92,10 @@ class PredictionLogger:
         Folder of this stream's write-ahead segments (None: rows wait in memory only, and a
         killed process loses the ones not yet flushed). :meth:`start` replays the segments
         that dead processes left there.
+    append_rows
+        Rows per append to the sink, about (whole chunks; None: one append per model version
+        and flush). The flush thread yields the core between appends, so a large flush never
+        holds a request thread for long.
 
     Examples
     --------
@@ -108,6 +115,7 @@ class PredictionLogger:
         max_buffer_rows: int = 100_000,
         clock: Clock | None = None,
         wal_dir: Path | str | None = None,
+        append_rows: int | None = None,
     ) -> None:
         if not isinstance(stream, str) or not stream:
             raise ConfigError(f"stream: expected a non-empty string, got {stream!r}")
@@ -129,6 +137,7 @@ class PredictionLogger:
                 f"max_buffer_rows: expected at least flush_rows ({self._flush_rows}), got {max_buffer_rows!r}"
             )
         self._flush_seconds = float(flush_seconds)
+        self._append_rows = None if append_rows is None else _positive_int("append_rows", append_rows)
         self._cond = threading.Condition(threading.Lock())
         self._flush_lock = threading.Lock()
         self._chunks: list[LogChunk] = []
@@ -415,7 +424,7 @@ class PredictionLogger:
             groups: dict[tuple[str, str | None, tuple[str, ...]], list[LogChunk]] = {}
             for chunk in chunks:
                 groups.setdefault(chunk.key(), []).append(chunk)
-            pending = list(groups.values())
+            pending = [piece for group in groups.values() for piece in self._pieces(group)]
             written = 0
             try:
                 while pending:
@@ -426,6 +435,8 @@ class PredictionLogger:
                     pending.pop(0)
                     with self._cond:
                         self._pending -= rows
+                    if pending:
+                        _yield()
             except Exception as exc:
                 unsent = [chunk for group in pending for chunk in group]
                 with self._cond:
@@ -453,6 +464,20 @@ class PredictionLogger:
             self._failures_in_row = 0
             self._retry_at = 0.0
             return written
+
+    def _pieces(self, group: list[LogChunk]) -> list[list[LogChunk]]:
+        """``group`` cut into runs of whole chunks of about ``append_rows`` rows each."""
+        if self._append_rows is None:
+            return [group]
+        pieces: list[list[LogChunk]] = [[]]
+        rows = 0
+        for chunk in group:
+            if rows and rows + chunk.rows > self._append_rows:
+                pieces.append([])
+                rows = 0
+            pieces[-1].append(chunk)
+            rows += chunk.rows
+        return pieces
 
     def _drop_oldest(self) -> None:
         """Drop the oldest chunks while over the cap (called with the lock held)."""

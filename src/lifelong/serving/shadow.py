@@ -87,9 +87,9 @@ def shadow_logger(
     clock: Clock | None = None,
     wal_dir: Path | None = None,
 ) -> PredictionLogger:
-    """The shadow log: rows marked by :class:`ShadowSink`, flushed every 50,000 rows or 5 s.
+    """The shadow log: rows marked by :class:`ShadowSink`, flushed every 50,000 rows or 1 s.
 
-    A flush appends about 2,048 rows at a time and yields the core in between, so that a
+    A flush appends about 1,024 rows at a time and yields the core in between, so that a
     large flush never stalls the request loop for long.
     """
     return PredictionLogger(

@@ -78,9 +78,13 @@ def served(demo_run: tuple[Path, dict[str, Any]]) -> Iterator[Served]:
         source.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (Debian's, never a downloaded build) driven by Playwright."""
+    """Headless Chromium (Debian's, never a downloaded build) driven by Playwright.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while it
+    is open, which would break every later test that calls ``asyncio.run``.
+    """
     require(
         CHROMIUM.is_file(), f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
     )

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -64,7 +65,9 @@ def test_writes_of_one_step_become_one_and_close_flushes_first() -> None:
         assert raw.aborted and raw.writes == [b"abcd", b"last"]
         return raw
 
-    asyncio.run(main())
+    # in a thread of its own: a test before this one may have left an event loop running here
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, main()).result()
 
 
 @contextmanager

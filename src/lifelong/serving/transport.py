@@ -9,7 +9,7 @@ end of that step (``loop.call_soon``); closing or aborting flushes or drops it f
 
 Examples
 --------
->>> import asyncio
+>>> import asyncio, threading  # a thread of its own: the caller may already run an event loop
 >>> class Socket:
 ...     def __init__(self): self.writes = []
 ...     def write(self, data): self.writes.append(data)
@@ -21,7 +21,10 @@ Examples
 ...     transport.write(b"{}")
 ...     await asyncio.sleep(0)
 ...     return socket.writes
->>> asyncio.run(main())
+>>> found = []
+>>> worker = threading.Thread(target=lambda: found.append(asyncio.run(main())))
+>>> worker.start(); worker.join()
+>>> found[0]
 [b'HTTP/1.1 200 OK\\r\\n\\r\\n{}']
 """
 

@@ -38,7 +38,8 @@ from lifelong.events.schema import MISSING, EventSchema, FieldSpec
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 _NONE = type(None)
-_TYPES: dict[str, pa.DataType] = {
+ARROW_TYPES: dict[str, pa.DataType] = {
+    # the Arrow type each event-schema field type is stored as
     "float": pa.float64(),
     "int": pa.int64(),
     "str": pa.large_string(),
@@ -178,7 +179,7 @@ def _arrow(values: Sequence[Any], spec: FieldSpec) -> tuple[pa.Array, Messages, 
     kinds = frozenset(map(type, values)) - {_NONE}
     try:
         if not kinds:
-            return pa.nulls(len(values), _TYPES[spec.type]), {}, np.ones(len(values), dtype=bool)
+            return pa.nulls(len(values), ARROW_TYPES[spec.type]), {}, np.ones(len(values), dtype=bool)
         if spec.type == "float" and kinds <= _NUMBERS:
             return _float(values, kinds, spec)
         if spec.type == "int" and kinds <= _NUMBERS:
@@ -214,7 +215,7 @@ def _pandas(values: Sequence[Any], spec: FieldSpec) -> tuple[pa.Array, Messages,
         coerced, messages = to_category(series, spec.categories or ())
     else:
         coerced, messages = to_timestamp(series)
-    array = pa.array(coerced, type=_TYPES[spec.type], from_pandas=True)
+    array = pa.array(coerced, type=ARROW_TYPES[spec.type], from_pandas=True)
     found = {int(position): str(message) for position, message in messages.items()}
     return array, found, series.isna().to_numpy(dtype=bool)
 
@@ -270,7 +271,7 @@ def check_columns(
     arrays: dict[str, pa.Array] = {}
     for name, spec in _specs(schema, list(columns)).items():
         if name not in columns:
-            arrays[name] = pa.nulls(rows, _TYPES[spec.type])
+            arrays[name] = pa.nulls(rows, ARROW_TYPES[spec.type])
             if spec.required and rows:
                 found.append(dict.fromkeys(range(rows), f"{name}: {MISSING}"))
             continue
@@ -304,4 +305,4 @@ def check_columns(
     return Checked(pa.table(arrays) if arrays else pa.table({}), dict(sorted(problems.items())))
 
 
-__all__ = ["TIMESTAMP", "Checked", "check_columns", "coerce_column"]
+__all__ = ["ARROW_TYPES", "TIMESTAMP", "Checked", "check_columns", "coerce_column"]

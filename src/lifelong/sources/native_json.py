@@ -33,17 +33,9 @@ import pyarrow.json as pa_json
 
 from lifelong.clock import utc
 from lifelong.events.batch import EVENT_ID, EVENT_TIME
-from lifelong.events.columns import TIMESTAMP
+from lifelong.events.columns import ARROW_TYPES
 from lifelong.events.schema import EventSchema, FieldSpec
 
-_TYPES: dict[str, pa.DataType] = {
-    "float": pa.float64(),
-    "int": pa.int64(),
-    "str": pa.large_string(),
-    "bool": pa.bool_(),
-    "category": pa.large_string(),
-    "timestamp": TIMESTAMP,
-}
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
 _BIG = 2.0**63  # a double this large may have been an integer beyond 64 bits in the text
 _READ = pa_json.ReadOptions(use_threads=False)
@@ -84,7 +76,7 @@ def _utf8(buffer: bytes) -> bool:
 
 
 def _read(buffer: bytes, specs: dict[str, FieldSpec], text: set[str]) -> pa.Table:
-    types = [(name, _TYPES[spec.type]) for name, spec in specs.items()]
+    types = [(name, ARROW_TYPES[spec.type]) for name, spec in specs.items()]
     types += [(name, pa.large_string()) for name in text]
     options = pa_json.ParseOptions(explicit_schema=pa.schema(types), unexpected_field_behavior="infer")
     read = pa_json.ReadOptions(use_threads=False, block_size=max(len(buffer) + 1, _READ.block_size))

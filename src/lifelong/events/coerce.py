@@ -28,6 +28,8 @@ from lifelong.events.payload import show
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
+_TEXT = {"string", "empty"}
+_UTC_MICROS = pd.DatetimeTZDtype("us", "UTC")
 
 
 def _messages(series: pd.Series, bad: pd.Series, template: Callable[[Any], str]) -> pd.Series:
@@ -83,10 +85,35 @@ def _combine(problems: list[pd.Series]) -> pd.Series:
     return merged[~merged.index.duplicated(keep="first")].sort_index()
 
 
+def _clean_numbers(
+    series: pd.Series, low: float | None, high: float | None
+) -> pd.Series | None:
+    """``series`` as float64 when it is a numeric column with nothing to report, else None.
+
+    The common case (a column already read as numbers, all finite and in bounds) is checked
+    with a few whole-array operations instead of building a message series per check.
+    """
+    if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+        return None
+    numbers = series.astype("float64")
+    values = numbers.to_numpy()
+    if np.isinf(values).any():
+        return None
+    with np.errstate(invalid="ignore"):
+        if low is not None and (values < low).any():
+            return None
+        if high is not None and (values > high).any():
+            return None
+    return numbers
+
+
 def to_float(
     series: pd.Series, *, low: float | None = None, high: float | None = None
 ) -> tuple[pd.Series, pd.Series]:
     """Finite floats within ``[low, high]``."""
+    clean = _clean_numbers(series, low, high)
+    if clean is not None:
+        return clean, pd.Series(dtype=object)
     numbers, wrong = _numbers(series)
     problems = [_messages(series, wrong, lambda v: f"expected a number, got {show(v)}")]
     infinite = ~wrong & numbers.notna() & ~np.isfinite(numbers)
@@ -126,6 +153,10 @@ def _stringable(value: Any) -> bool:
 
 def to_str(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Strings; integers and floats are written as text, booleans and containers refused."""
+    if isinstance(series.dtype, pd.StringDtype) or (
+        series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in _TEXT
+    ):
+        return series.astype("str"), pd.Series(dtype=object)  # all text: nothing to check
     present = series.notna()
     if pd.api.types.is_bool_dtype(series.dtype):
         wrong = present
@@ -185,6 +216,8 @@ def _time_like(value: Any) -> bool:
 
 def to_timestamp(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """UTC microsecond timestamps from datetimes or ISO-8601 text (naive taken as UTC)."""
+    if series.dtype == _UTC_MICROS:  # already what this returns
+        return series.copy(), pd.Series(dtype=object)
     present = series.notna()
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         times = series.dt.tz_convert("UTC")

@@ -67,4 +67,38 @@ def rows_to_json(frame: pd.DataFrame) -> list[str]:
     ]
 
 
-__all__ = ["rows_to_json", "show", "to_json"]
+_FIXED_WIDTH = {"b": 5, "i": 20, "u": 20, "f": 24, "M": 48}  # false, -2**63, -1.7976931348623157e+308, a time
+
+
+def fits_json_bytes(frame: pd.DataFrame, limit: int) -> bool:
+    """Whether every row of :func:`rows_to_json` surely fits in ``limit`` UTF-8 bytes.
+
+    A bound from the column types (and the longest text of each text column), no row is
+    written: False means "perhaps not", and the caller measures the rows themselves.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"x": [1.5, None], "name": ["a", "bc"]})
+    >>> fits_json_bytes(frame, 100), fits_json_bytes(frame, 20)
+    (True, False)
+    """
+    total = 2 + max(0, frame.shape[1] - 1)  # braces and commas
+    for column in frame.columns:
+        series = frame[column]
+        total += len(to_json(str(column)).encode("utf-8")) + 1 + 4  # the key, its colon; null
+        width = _FIXED_WIDTH.get(series.dtype.kind)
+        if width is None:
+            texts = isinstance(series.dtype, pd.StringDtype) or (
+                series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
+            )
+            if not texts:
+                return False
+            longest = series.str.len().max()
+            width = 2 + 6 * int(0 if pd.isna(longest) else longest)  # quotes; \uXXXX at worst
+        total += width
+        if total > limit:
+            return False
+    return True
+
+
+__all__ = ["fits_json_bytes", "rows_to_json", "show", "to_json"]

@@ -29,7 +29,7 @@ from lifelong.clock import utc
 from lifelong.errors import ConfigError
 from lifelong.events.batch import EVENT_ID, EVENT_TIME, DeadLetter
 from lifelong.events.coerce import to_bool, to_category, to_float, to_int, to_str, to_timestamp
-from lifelong.events.payload import rows_to_json
+from lifelong.events.payload import fits_json_bytes, rows_to_json
 
 FieldType = Literal["float", "int", "str", "bool", "category", "timestamp"]
 FIELD_TYPES: tuple[str, ...] = get_args(FieldType)
@@ -261,7 +261,8 @@ class EventSchema:
                         pd.Series("expected a non-empty string, got ''", index=data.index[empty]),
                     ]
                 )
-            problems.append(f"{name}: " + messages.astype(object))
+            if len(messages):
+                problems.append(f"{name}: " + messages.astype(object))
             coerced[name] = values
         if self._max_future is not None and EVENT_TIME in coerced:
             reference = utc(now) if now is not None else datetime.now(UTC)
@@ -277,7 +278,7 @@ class EventSchema:
                     dtype=object,
                 )
             )
-        if self._max_payload_bytes is not None and rows:
+        if self._max_payload_bytes is not None and rows and not fits_json_bytes(data, self._max_payload_bytes):
             texts = list(payloads) if payloads is not None else rows_to_json(data)
             sizes = pd.Series([len(text.encode("utf-8")) for text in texts], index=data.index)
             large = sizes > self._max_payload_bytes
@@ -319,11 +320,11 @@ class EventSchema:
                         source=source,
                     )
                 )
-        keep = ~data.index.isin(bad)
         out = data.copy()
         for name, values in coerced.items():
             out[name] = values
-        out = out[keep].reset_index(drop=True)
+        if bad:
+            out = out[~data.index.isin(bad)].reset_index(drop=True)
         for name in coerced:
             out[name] = _tighten(out[name])
         return out, letters

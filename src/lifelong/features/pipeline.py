@@ -144,21 +144,25 @@ class FeaturePipeline:
         return self.transform(frame)
 
     def _numeric(self, name: str, column: pd.Series) -> NDArray[np.float64]:
-        if not pd.api.types.is_numeric_dtype(column.dtype):
-            for row, value in enumerate(column.tolist()):
-                number = (
-                    value is None or value is pd.NA or isinstance(value, int | float | np.number)
+        if pd.api.types.is_numeric_dtype(column.dtype):  # numbers already: no boxing per value
+            values: NDArray[np.float64] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            return self._finite(name, values)
+        for row, value in enumerate(column.tolist()):
+            number = value is None or value is pd.NA or isinstance(value, int | float | np.number)
+            if not number:
+                raise ValidationError(
+                    f"{name}: expected a number, got {value!r} at row {row}", field=name
                 )
-                if not number:
-                    raise ValidationError(
-                        f"{name}: expected a number, got {value!r} at row {row}", field=name
-                    )
         try:
-            values: NDArray[np.float64] = np.asarray(
+            values = np.asarray(
                 column.astype(object).to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64
             )
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"{name}: expected numbers, got {exc}", field=name) from exc
+        return self._finite(name, values)
+
+    def _finite(self, name: str, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``values`` with missing and non-finite ones imputed, or refused (``missing``)."""
         finite = np.isfinite(values)
         if not finite.all():
             if self.missing == "error":

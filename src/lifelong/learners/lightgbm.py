@@ -223,7 +223,10 @@ class LightGBMLearner(Learner):
         if self._booster is None:
             raise TrainingError("predict: the LightGBM learner is not fitted; call fit first")
         features = check_features(X, n_features=self._n_features)
-        return np.asarray(self._booster.predict(features), dtype=np.float64)
+        # the learner's thread count here too: by default LightGBM predicts on every core, and
+        # for the few hundred rows of a request the threads cost several times the work
+        prediction = self._booster.predict(features, num_threads=self.num_threads)
+        return np.asarray(prediction, dtype=np.float64)
 
     def predict(self, X: FloatArray) -> NDArray[Any]:
         if self.objective == "regression":

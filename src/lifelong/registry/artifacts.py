@@ -147,6 +147,18 @@ def _open_no_follow(path: Path) -> int:
     return os.open(path, flags)
 
 
+def _opened_path(fd: int, path: Path) -> str:
+    """The real path of the file open as ``fd`` (opened from ``path``).
+
+    Linux names it in ``/proc/self/fd`` (one call, and it is the very file that was opened);
+    elsewhere ``path`` is resolved.
+    """
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:  # pragma: no cover - no /proc
+        return str(path.resolve(strict=True))
+
+
 class StagedDirectory:
     """A directory written to the store whose fsync round may still be running.
 
@@ -199,6 +211,7 @@ class ArtifactStore:
         self._blobs = self.root / "sha256"
         self._blobs.mkdir(parents=True, exist_ok=True)
         self._real_root = self.root.resolve(strict=True)
+        self._real_prefix = os.path.join(self._real_root, "")  # what real blob paths start with
         self._pool_lock = threading.Lock()
         self._sync_pool: ThreadPoolExecutor | None = None
         self._pool_pid = os.getpid()
@@ -213,7 +226,8 @@ class ArtifactStore:
         sha = check_sha256(sha)
         return self._blobs / sha[:2] / sha
 
-    def _safe_blob_path(self, sha: str) -> Path:
+    def _open_blob(self, sha: str) -> int:
+        """A read descriptor of the blob ``sha``: a regular file, inside the store as opened."""
         path = self.path_of(sha)
         try:
             info = path.lstat()
@@ -223,12 +237,18 @@ class ArtifactStore:
             raise UnsafeArtifactError(f"artifact {sha}: blob path {path} is a symlink")
         if not stat.S_ISREG(info.st_mode):
             raise UnsafeArtifactError(f"artifact {sha}: blob path {path} is not a regular file")
-        real = path.resolve(strict=True)
-        if not real.is_relative_to(self._real_root):
-            raise UnsafeArtifactError(
-                f"artifact {sha}: blob path resolves to {real}, outside the store {self._real_root}"
-            )
-        return path
+        fd = _open_no_follow(path)
+        try:
+            real = _opened_path(fd, path)
+            if not real.startswith(self._real_prefix):
+                raise UnsafeArtifactError(
+                    f"artifact {sha}: blob path resolves to {real}, "
+                    f"outside the store {self._real_root}"
+                )
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def exists(self, sha: str) -> bool:
         """Whether a blob named ``sha`` is stored (its content is not checked here)."""
@@ -494,6 +514,41 @@ class ArtifactStore:
         manifest_sha = self._put_bytes(payload, batch)
         return StagedDirectory(manifest_sha, self._start_sync(batch))
 
+    def stage_stored(self, manifest_sha: str) -> StagedDirectory:
+        """A directory already in the store, checked complete, staged like :meth:`stage_directory`.
+
+        Nothing is copied: the manifest is read and verified (its sha256 and its entries,
+        :meth:`read_manifest`), and every blob it names must be stored as a regular file of
+        the recorded size, else IntegrityError (NotFoundError for an unknown manifest). A
+        blob this store wrote or verified and then synced itself (same path, device, inode
+        and change time) is taken as is; any other is hashed in full and joins the fsync
+        round, so ``wait()`` returns once the whole directory is durable, whoever stored it.
+        Reads still verify every blob (:meth:`materialize`).
+        """
+        manifest = self.read_manifest(check_sha256(manifest_sha, field="artifact_sha256"))
+        batch = _Batch()
+        if not self._reuse(manifest_sha, batch):  # read and verified just above
+            raise IntegrityError(f"manifest {manifest_sha}: changed while it was being read")
+        for name, entry in sorted(manifest.items()):
+            sha = entry["sha256"]
+            path = self.path_of(sha)
+            try:
+                info = path.lstat()
+            except FileNotFoundError:
+                info = None
+            if info is None or not stat.S_ISREG(info.st_mode) or info.st_size != entry["size"]:
+                found = "absent" if info is None else f"{info.st_size} bytes, mode {info.st_mode:o}"
+                raise IntegrityError(
+                    f"manifest {manifest_sha}: entry {name!r}: expected a stored blob {sha} of "
+                    f"{entry['size']} bytes, got {found}"
+                )
+            if not self._reuse(sha, batch):
+                raise IntegrityError(
+                    f"manifest {manifest_sha}: entry {name!r}: blob {sha} does not hash to its "
+                    "name (corrupt, truncated or tampered with)"
+                )
+        return StagedDirectory(manifest_sha, self._start_sync(batch))
+
     def _walk(self, folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
         with os.scandir(folder) as entries:
             ordered = sorted(entries, key=lambda entry: entry.name)
@@ -513,10 +568,9 @@ class ArtifactStore:
     # ------------------------------------------------------------------ reads
     def _chunks(self, sha: str) -> Iterator[bytes]:
         """Yield the blob's bytes, then raise IntegrityError if they do not hash to ``sha``."""
-        path = self._safe_blob_path(sha)
+        fd = self._open_blob(sha)
         digest = hashlib.sha256()
         size = 0
-        fd = _open_no_follow(path)
         with os.fdopen(fd, "rb") as handle:
             for chunk in iter(lambda: handle.read(_CHUNK), b""):
                 digest.update(chunk)

@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
@@ -122,12 +123,78 @@ _INSERTS = {
     for has_parent in (False, True)
     for returning in (False, True)
 }
+_INSERTS_NUMBERED = {
+    (next_major, has_parent): _insert_statement(
+        next_major=next_major, has_parent=has_parent, returning=False
+    ).returning(versions.c.id, versions.c.major, versions.c.minor, versions.c.segment_id)
+    for next_major in (False, True)
+    for has_parent in (False, True)
+}
+"""The inserts run prepared on SQLite: they return the row's id, number and segment only."""
 _GET_BY_ID = sa.select(*_RETURNED).where(versions.c.id == sa.bindparam("id"))
 _START_SEGMENT = (
     versions.update()
     .where(versions.c.id == sa.bindparam("row_id"))
     .values(segment_id=sa.bindparam("row_id"))
 )
+
+
+_START_SEGMENT_SQL: Final = "UPDATE versions SET segment_id = ? WHERE id = ?"
+
+
+class PreparedStatement:
+    """A statement compiled once for a dialect, run with :meth:`sa.Connection.exec_driver_sql`.
+
+    The column types' own bind processing (JSON, UTC timestamps) still runs, and errors are
+    SQLAlchemy's, but statement caching, parameter assembly and result typing are skipped:
+    for the registry's insert on SQLite they cost more than the statement itself. Results
+    come as the driver gives them (JSON and timestamps as text on SQLite).
+
+    Examples
+    --------
+    >>> import sqlalchemy as sa
+    >>> engine = sa.create_engine("sqlite://")
+    >>> statement = sa.select(sa.bindparam("x", type_=sa.Integer) + 1)
+    >>> with engine.connect() as conn:
+    ...     PreparedStatement(statement, conn.dialect).first(conn, {"x": 41})
+    (42,)
+    """
+
+    def __init__(self, statement: Any, dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.positiontup is None:
+            raise RegistryError(f"dialect {dialect.name}: expected positional parameters")
+        self.sql: str = compiled.string
+        self._slots = [
+            (name, bind.required, bind.value, bind.type.bind_processor(dialect))
+            for name in compiled.positiontup
+            for bind in (compiled.binds[name],)
+        ]
+
+    def first(self, conn: sa.Connection, values: dict[str, Any]) -> Any:
+        """The first row of the statement run with ``values`` (its required parameters)."""
+        params = tuple(
+            (values[name] if required else fixed)
+            if process is None
+            else process(values[name] if required else fixed)
+            for name, required, fixed, process in self._slots
+        )
+        return conn.exec_driver_sql(self.sql, params).first()
+
+
+_PREPARED: weakref.WeakKeyDictionary[sa.Dialect, dict[int, PreparedStatement]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _prepared(statement: Any, dialect: sa.Dialect) -> PreparedStatement:
+    """``statement`` (one of this module's) compiled for ``dialect`` (an engine's: its JSON
+    serializer is the engine's), once per engine."""
+    compiled = _PREPARED.setdefault(dialect, {})
+    found = compiled.get(id(statement))
+    if found is None:
+        found = compiled[id(statement)] = PreparedStatement(statement, dialect)
+    return found
 
 
 def _segments_statement() -> Any:
@@ -265,6 +332,18 @@ def insert_version(
         params["major"] = major
     parent = values["parent"]
     returning = bool(conn.dialect.insert_returning)
+    if returning and conn.dialect.name == "sqlite":
+        statement = _INSERTS_NUMBERED[(major is None, parent is not None)]
+        allocated = _prepared(statement, conn.dialect).first(conn, params)
+        if allocated is None:
+            raise missing(conn, model, str(parent))
+        row_id, number_major, number_minor, segment_id = allocated
+        if segment_id is None:  # the first version of a new lineage segment
+            conn.exec_driver_sql(_START_SEGMENT_SQL, (row_id, row_id))
+        # The record of what was just written: the values bound, as a read gives them back.
+        return version_from_values(
+            model, number_major, number_minor, *(values[name] for name in _INSERTED)
+        )
     result = conn.execute(_INSERTS[(major is None, parent is not None, returning)], params)
     if returning:
         row = result.first()
@@ -408,6 +487,7 @@ def undo_target(moves: Iterable[tuple[str, str | None, str | None]]) -> str | No
 __all__ = [
     "LINEAGE_QUERY",
     "UNSET",
+    "PreparedStatement",
     "current_alias",
     "ensure_model",
     "get_version",

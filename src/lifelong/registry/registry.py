@@ -87,7 +87,13 @@ class Registry:
     ...         "churn", "champion", first.version, actor="ana", reason="first deploy"
     ...     )
     ...     print(first.version, registry.alias_version("churn", "champion"))
+    ...     same = registry.register(  # the stored artifact again: checked, not copied
+    ...         "churn-eu", artifact_sha256=first.artifact_sha256, lineage=lineage,
+    ...         learner_kind="sklearn",
+    ...     )
+    ...     print(same.version, same.artifact_sha256 == first.artifact_sha256)
     1.0 1.0
+    1.0 True
     >>> tmp.cleanup()
     """
 
@@ -150,15 +156,22 @@ class Registry:
     def register(
         self,
         model: str,
-        artifact_dir: Path,
+        artifact_dir: Path | None = None,
         *,
+        artifact_sha256: str | None = None,
         lineage: Lineage,
         learner_kind: str,
         metrics: dict[str, Any] | None = None,
         evaluation: dict[str, Any] | None = None,
         status: str = "registered",
     ) -> ModelVersion:
-        """Store ``artifact_dir`` and record a new version of ``model``.
+        """Record a new version of ``model`` with its artifact folder, stored or to store.
+
+        The artifact is given one way: ``artifact_dir``, a folder to store; or
+        ``artifact_sha256``, the manifest of a folder already in :attr:`artifacts` (stored by
+        an earlier :meth:`ArtifactStore.put_directory`, as a training worker does, or the
+        artifact of another version), which is checked complete, not copied
+        (:meth:`ArtifactStore.stage_stored`).
 
         A data iteration with a parent keeps the parent's MAJOR and takes the next MINOR of
         that MAJOR (1.0 → 1.1 → 1.2); a data iteration without a parent (the same model
@@ -167,15 +180,27 @@ class Registry:
         ``status`` are written in the same transaction (a report computed before registering
         is never lost to a crash).
 
-        The artifacts are durable before the row exists: the folder is written, then its
-        fsync round runs while the row is inserted, and the transaction commits only once the
-        round has ended (:meth:`ArtifactStore.stage_directory`); a failed fsync rolls the insert
-        back. No reader, and no database after a crash, ever sees a version whose artifact is
-        not complete on disk. The number is allocated by the insert itself, under the model's
-        write lock; the parent is checked by that same statement (and, unless this registry has
-        seen it, before anything is stored).
+        The artifacts are durable before the row exists: the folder is written (or its stored
+        blobs checked), then its fsync round runs while the row is inserted, and the
+        transaction commits only once the round has ended (:meth:`ArtifactStore.stage_directory`);
+        a failed fsync rolls the insert back. No reader, and no database after a crash, ever
+        sees a version whose artifact is not complete on disk. The number is allocated by the
+        insert itself, under the model's write lock; the parent is checked by that same
+        statement (and, unless this registry has seen it, before anything is stored).
+
+        Once this returns, the version survives a crash of the process: SQLite runs in WAL mode
+        with ``synchronous=NORMAL``, so the commit has reached the operating system, not
+        necessarily the disk. A power loss or kernel crash may undo the last commits (whole
+        transactions, never half of one); any version that survives it has its artifacts,
+        which were fsynced before its commit. On PostgreSQL, the server's
+        ``synchronous_commit`` decides.
         """
         model = check_model(model)
+        if (artifact_dir is None) == (artifact_sha256 is None):
+            given = "both" if artifact_dir is not None else "neither"
+            raise ConfigError(
+                f"artifact_dir, artifact_sha256: expected exactly one of them, got {given}"
+            )
         columns = lineage_columns(lineage)
         learner_kind = check_text(learner_kind, field="learner_kind", max_length=100)
         metrics_json = mapping({} if metrics is None else metrics, field="metrics")
@@ -186,7 +211,11 @@ class Registry:
             self.get(model, parent)  # fail before storing anything (checked again on insert)
         # Durable before the row exists: the fsync round runs while the row is inserted, and
         # write() waits for it before returning, so before the transaction commits.
-        staged = self.artifacts.stage_directory(Path(artifact_dir))
+        staged = (
+            self.artifacts.stage_directory(Path(artifact_dir))
+            if artifact_dir is not None
+            else self.artifacts.stage_stored(artifact_sha256 or "")
+        )
         artifact_sha = staged.sha256
         data_iteration = Iteration(lineage.iteration) is Iteration.DATA
         major = parse_version(parent)[0] if parent is not None and data_iteration else None

@@ -113,7 +113,7 @@ def run_demo(
         (summary.promotions if outcome.promoted else summary.rejections).append(row)
 
     orchestrator = Orchestrator(pipeline, on_update=record)
-    loader = RegistryModelLoader(pipeline.registry)
+    loader = RegistryModelLoader(pipeline.registry, loaded=orchestrator.loaded_bundle)
     catalog = ModelCatalog(loader)
     logger = PredictionLogger(pipeline.store, stream="predictions", flush_rows=10_000, flush_seconds=3600.0)
     service = PredictionService(catalog, logger, clock=clock)

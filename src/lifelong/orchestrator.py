@@ -42,7 +42,7 @@ from lifelong.triggers import Decision, FiringJournal, TriggerState, versions_fo
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 ACTOR = "lifelong-orchestrator"
-RECOUNT_EVERY = 32  # labeled-row counts: a full recount after this many incremental ones
+RECOUNT_EVERY = 32  # labeled-row counts and the last training: read in full after this many cheap checks
 BUNDLES_KEPT = 4  # loaded bundles kept in memory (the champion and the latest ones)
 
 
@@ -116,6 +116,7 @@ class Orchestrator:
     _monitor: MonitorContext | None = None
     _counts: dict[str, tuple[datetime, int, int]] = field(default_factory=dict)
     _scored: tuple[str, _FramePredictor] | None = None
+    _trained: tuple[str | None, tuple[datetime | None, int], int] | None = None
 
     # ------------------------------------------------------------------ state
     def champion(self) -> ModelVersion | None:
@@ -131,6 +132,11 @@ class Orchestrator:
             self._remember(version.version, cached)
         return cached
 
+    def loaded_bundle(self, model: str, version: str) -> ModelBundle | None:
+        """The bundle of ``version`` this orchestrator holds (trained and registered here, or read
+        verified), or None: a server in the same process serves it without reading it again."""
+        return self._bundles.get(version) if model == self.pipeline.name else None
+
     def _remember(self, version: str, bundle: ModelBundle) -> None:
         """Keep ``bundle`` as the loaded ``version``; the oldest beyond ``BUNDLES_KEPT`` are dropped."""
         self._bundles.pop(version, None)
@@ -145,13 +151,27 @@ class Orchestrator:
             return ModelBundle.load(path, signer=self.pipeline.registry.signer)
 
     def _last_training(self) -> tuple[datetime | None, int]:
-        versions = self.pipeline.registry.versions(self.pipeline.name)
-        if not versions:
-            return None, 0
-        latest = max(versions, key=lambda v: str(v.lineage.trigger.get("at", "")))
-        at = latest.lineage.trigger.get("at")
-        when = datetime.fromisoformat(at) if isinstance(at, str) else None
-        return when, int(latest.lineage.trigger.get("labeled_rows", 0))
+        """When the latest update was triggered, and the labeled rows it counted.
+
+        Every update moves the ``challenger`` alias, so the versions are read again only when
+        that alias has moved (one indexed query a step instead of every version's record), and
+        in any case after ``RECOUNT_EVERY`` steps (versions registered without an update).
+        """
+        registry = self.pipeline.registry
+        marker = registry.alias_version(self.pipeline.name, CHALLENGER)
+        cached = self._trained
+        if cached is not None and cached[0] == marker and cached[2] < RECOUNT_EVERY:
+            self._trained = (marker, cached[1], cached[2] + 1)
+            return cached[1]
+        versions = registry.versions(self.pipeline.name)
+        last: tuple[datetime | None, int] = (None, 0)
+        if versions:
+            latest = max(versions, key=lambda v: str(v.lineage.trigger.get("at", "")))
+            at = latest.lineage.trigger.get("at")
+            when = datetime.fromisoformat(at) if isinstance(at, str) else None
+            last = (when, int(latest.lineage.trigger.get("labeled_rows", 0)))
+        self._trained = (marker, last, 0)
+        return last
 
     def labeled_rows(self, now: datetime) -> int:
         """How many labeled rows exist at ``now`` (cheap count, no join)."""

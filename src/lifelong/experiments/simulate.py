@@ -146,7 +146,7 @@ def simulate_policy(
                 result.skipped += 1
 
         orchestrator = Orchestrator(pipeline, on_update=record)
-        catalog = ModelCatalog(RegistryModelLoader(pipeline.registry))
+        catalog = ModelCatalog(RegistryModelLoader(pipeline.registry, loaded=orchestrator.loaded_bundle))
         service = PredictionService(catalog, None, clock=clock, extra="ignore")
         inputs = [*config.features.numeric, *config.features.categorical]
         serving = False

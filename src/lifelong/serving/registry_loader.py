@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +73,16 @@ class RegistryModelLoader:
     True
     """
 
-    def __init__(self, registry: Registry, *, alias: str = CHAMPION) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        alias: str = CHAMPION,
+        loaded: Callable[[str, str], ModelBundle | None] | None = None,
+    ) -> None:
         self.registry = registry
         self.alias = alias
+        self.loaded = loaded
 
     def models(self) -> list[str]:
         return self.registry.models()
@@ -83,6 +91,15 @@ class RegistryModelLoader:
         return self.registry.alias_version(model, self.alias)
 
     def load(self, model: str, version: str) -> ServedModel:
+        """``version`` of ``model`` ready to serve: read from the registry, its hashes verified.
+
+        With ``loaded`` (the orchestrator of the same process: :meth:`Orchestrator.loaded_bundle`),
+        a bundle that process holds already (it trained and registered it, or read it verified)
+        is served as it is, not read back a second time.
+        """
+        held = self.loaded(model, version) if self.loaded is not None else None
+        if held is not None:
+            return served_from_bundle(model, version, held)
         with tempfile.TemporaryDirectory(prefix="lifelong-serve-") as tmp:
             path = self.registry.load_artifact(model, version, Path(tmp) / "bundle")
             bundle = ModelBundle.load(path, signer=self.registry.signer)

@@ -67,10 +67,21 @@ def recorded_spec(config: PipelineConfig) -> dict[str, Any]:
     return {"config_hash": config.config_hash(), "config": body}
 
 
+_RECORDED_TEXT: dict[int, tuple[PipelineConfig, str]] = {}  # the last spec written, by identity
+
+
 def write_recorded_spec(directory: Path, config: PipelineConfig) -> Path:
-    """Write ``pipeline.json`` into a bundle directory before it is registered."""
+    """Write ``pipeline.json`` into a bundle directory before it is registered.
+
+    A loop writes the same spec beside every version: its text is built once per config object.
+    """
     path = Path(directory) / RECORDED_SPEC
-    path.write_text(json.dumps(recorded_spec(config), indent=1, sort_keys=True), encoding="utf-8")
+    held = _RECORDED_TEXT.get(id(config))
+    if held is None or held[0] is not config:
+        held = (config, json.dumps(recorded_spec(config), indent=1, sort_keys=True))
+        _RECORDED_TEXT.clear()
+        _RECORDED_TEXT[id(config)] = held
+    path.write_text(held[1], encoding="utf-8")
     return path
 
 

@@ -27,20 +27,22 @@ class BlobStore(Protocol):
 
 def _summary(frame: pd.DataFrame, label: str) -> dict[str, Any]:
     stats: dict[str, Any] = {}
-    for column in frame.columns:
-        series = frame[column]
-        if pd.api.types.is_bool_dtype(series):
-            continue
-        if pd.api.types.is_numeric_dtype(series):
-            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-            finite = values[np.isfinite(values)]
-            if len(finite):
-                stats[str(column)] = {
-                    "mean": float(finite.mean()),
-                    "std": float(finite.std()),
-                    "min": float(finite.min()),
-                    "max": float(finite.max()),
-                }
+    numeric = [
+        column
+        for column, dtype in frame.dtypes.items()
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    ]
+    matrix = frame[numeric].to_numpy(dtype=np.float64, na_value=np.nan)  # one copy, not one per column
+    for position, column in enumerate(numeric):
+        values = matrix[:, position]
+        finite = values[np.isfinite(values)]
+        if len(finite):
+            stats[str(column)] = {
+                "mean": float(finite.mean()),
+                "std": float(finite.std()),
+                "min": float(finite.min()),
+                "max": float(finite.max()),
+            }
     if label in frame.columns and len(frame):
         counts = frame[label].astype(str).value_counts()
         stats["label_counts"] = {str(k): int(v) for k, v in counts.items()}

@@ -11,7 +11,8 @@ import pytest
 
 from lifelong.config import load_config
 from lifelong.ingest import run_replay
-from lifelong.orchestrator import Orchestrator, UpdateResult
+from lifelong.orchestrator import Orchestrator, SkippedUpdate, UpdateResult
+from lifelong.registry.types import TrainingMode
 from lifelong.runtime import Pipeline
 from lifelong.serving.registry_loader import RegistryModelLoader
 from lifelong.triggers import Decision
@@ -37,6 +38,23 @@ def test_the_last_training_follows_an_update_made_by_another_orchestrator(pipeli
     assert isinstance(outcome, UpdateResult)
     state = watcher.trigger_state(now + timedelta(seconds=1))
     assert state.last_trained_at == now and state.labeled_rows_at_last_training == 123
+
+
+def test_a_firing_is_trained_once_whichever_orchestrator_trained_it(pipeline: Pipeline) -> None:
+    first, second = Orchestrator(pipeline), Orchestrator(pipeline)
+    now = pipeline.store.window("events")["event_time"].max().to_pydatetime() + timedelta(hours=1)
+    first.trigger_state(now)  # both have read the versions before the firing is trained
+    second.trigger_state(now)
+    decision = Decision(True, "manual", "retrain", firing_id="occasion-1")
+    trained = first.update(now, decision, mode=TrainingMode.STATELESS)
+    assert isinstance(trained, UpdateResult)
+    for orchestrator in (first, second):
+        again = orchestrator.update(now + timedelta(minutes=1), decision, mode=TrainingMode.STATELESS)
+        assert isinstance(again, SkippedUpdate) and trained.version in again.reason
+    other = first.update(
+        now + timedelta(minutes=2), Decision(True, "manual", "retrain", firing_id="occasion-2"), mode=TrainingMode.STATELESS
+    )
+    assert isinstance(other, UpdateResult)
 
 
 def test_the_server_serves_the_bundle_its_orchestrator_holds_without_reading_it_again(

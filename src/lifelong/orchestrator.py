@@ -80,6 +80,31 @@ def _link_or_copy(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
+@dataclass
+class _Trainings:
+    """Past updates as the registered versions record them: the latest trigger, and versions by firing."""
+
+    marker: str | None  # the challenger alias when this was read
+    latest: dict[str, Any] | None = None  # the trigger of the latest update
+    firings: dict[str, list[str]] = field(default_factory=dict)
+    checks: int = 0
+
+    def add(self, version: str, trigger: dict[str, Any]) -> None:
+        """Take in one version, in registry order (the first of equal times is the latest)."""
+        if self.latest is None or str(trigger.get("at", "")) > str(self.latest.get("at", "")):
+            self.latest = trigger
+        firing = trigger.get("firing_id")
+        if firing is not None:
+            self.firings.setdefault(str(firing), []).append(version)
+
+    def last(self) -> tuple[datetime | None, int]:
+        """When the latest update was triggered, and the labeled rows it counted."""
+        if self.latest is None:
+            return None, 0
+        at = self.latest.get("at")
+        return datetime.fromisoformat(at) if isinstance(at, str) else None, int(self.latest.get("labeled_rows", 0))
+
+
 class _FramePredictor:
     """A bundle seen by the evaluator: probabilities from raw rows through its own features.
 
@@ -116,7 +141,7 @@ class Orchestrator:
     _monitor: MonitorContext | None = None
     _counts: dict[str, tuple[datetime, int, int]] = field(default_factory=dict)
     _scored: tuple[str, _FramePredictor] | None = None
-    _trained: tuple[str | None, tuple[datetime | None, int], int] | None = None
+    _trained: _Trainings | None = None
 
     # ------------------------------------------------------------------ state
     def champion(self) -> ModelVersion | None:
@@ -151,27 +176,36 @@ class Orchestrator:
             return ModelBundle.load(path, signer=self.pipeline.registry.signer)
 
     def _last_training(self) -> tuple[datetime | None, int]:
-        """When the latest update was triggered, and the labeled rows it counted.
+        """When the latest update was triggered, and the labeled rows it counted."""
+        return self._trainings().last()
+
+    def _trainings(self) -> _Trainings:
+        """What the registered versions say about past updates, read in full only when needed.
 
         Every update moves the ``challenger`` alias, so the versions are read again only when
         that alias has moved (one indexed query a step instead of every version's record), and
-        in any case after ``RECOUNT_EVERY`` steps (versions registered without an update).
+        in any case after ``RECOUNT_EVERY`` checks (versions registered without an update).
+        This orchestrator's own updates are added as they are made.
         """
         registry = self.pipeline.registry
         marker = registry.alias_version(self.pipeline.name, CHALLENGER)
         cached = self._trained
-        if cached is not None and cached[0] == marker and cached[2] < RECOUNT_EVERY:
-            self._trained = (marker, cached[1], cached[2] + 1)
-            return cached[1]
-        versions = registry.versions(self.pipeline.name)
-        last: tuple[datetime | None, int] = (None, 0)
-        if versions:
-            latest = max(versions, key=lambda v: str(v.lineage.trigger.get("at", "")))
-            at = latest.lineage.trigger.get("at")
-            when = datetime.fromisoformat(at) if isinstance(at, str) else None
-            last = (when, int(latest.lineage.trigger.get("labeled_rows", 0)))
-        self._trained = (marker, last, 0)
-        return last
+        if cached is not None and cached.marker == marker and cached.checks < RECOUNT_EVERY:
+            cached.checks += 1
+            return cached
+        read = _Trainings(marker)
+        for version in registry.versions(self.pipeline.name):
+            read.add(version.version, version.lineage.trigger)
+        self._trained = read
+        return read
+
+    def _versions_for(self, firing: str) -> list[str]:
+        """Versions already trained for ``firing`` (at most one update per firing)."""
+        marker = self.pipeline.registry.alias_version(self.pipeline.name, CHALLENGER)
+        cached = self._trained
+        if cached is not None and cached.marker == marker:
+            return list(cached.firings.get(firing, ()))
+        return versions_for(self.pipeline.registry, self.pipeline.name, firing)
 
     def labeled_rows(self, now: datetime) -> int:
         """How many labeled rows exist at ``now`` (cheap count, no join)."""
@@ -261,7 +295,7 @@ class Orchestrator:
             "labeled_rows": labeled_rows if labeled_rows is not None else self.labeled_rows(now),
         }
         if decision.firing_id is not None:  # at most one update per firing, across crashes and restarts
-            done = versions_for(registry, config.name, decision.firing_id)
+            done = self._versions_for(decision.firing_id)
             if done:
                 skipped = SkippedUpdate(f"firing {decision.firing_id}: already trained as version(s) {', '.join(done)}", trigger, now)
                 if self.on_update:
@@ -330,7 +364,12 @@ class Orchestrator:
                 status = "passed" if other_report.passed else "rejected"
             record = {**other_report.to_dict(), "challenger_name": other_name, "selected": selected}
             registry.record_evaluation(config.name, other.version, record, status=status)
+        known = self._trained is not None and self._trained.marker == registry.alias_version(config.name, CHALLENGER)
         registry.set_alias(config.name, CHALLENGER, version.version, actor=ACTOR, reason=f"trained on {trigger['kind']}")
+        if known and self._trained is not None:  # what was read stays true: this update's versions added
+            for other, *_ in outcomes:
+                self._trained.add(other.version, other.lineage.trigger)
+            self._trained.marker = version.version
         if promote:
             registry.set_alias(
                 config.name,

@@ -130,13 +130,9 @@ def _is_missing(value: object) -> bool:
 
 def _tighten(series: pd.Series) -> pd.Series:
     """Plain numpy dtypes for nullable integer and boolean columns without missing values."""
-    if series.isna().any():
+    if not isinstance(series.dtype, (pd.Int64Dtype, pd.BooleanDtype)) or series.isna().any():
         return series
-    if isinstance(series.dtype, pd.Int64Dtype):
-        return series.astype("int64")
-    if isinstance(series.dtype, pd.BooleanDtype):
-        return series.astype("bool")
-    return series
+    return series.astype("int64" if isinstance(series.dtype, pd.Int64Dtype) else "bool")
 
 
 class EventSchema:
@@ -251,16 +247,14 @@ class EventSchema:
             raw = data[name]
             values, messages = _coerce(raw, spec)
             if spec.required:
-                missing = raw.isna()
-                messages = pd.concat([messages, pd.Series(MISSING, index=data.index[missing])])
+                missing = raw.isna().to_numpy()
+                if missing.any():
+                    messages = pd.concat([messages, pd.Series(MISSING, index=data.index[missing])])
             if name == EVENT_ID:
                 empty = (values.str.len() == 0).fillna(False).astype(bool)
-                messages = pd.concat(
-                    [
-                        messages,
-                        pd.Series("expected a non-empty string, got ''", index=data.index[empty]),
-                    ]
-                )
+                if empty.any():
+                    blank = pd.Series("expected a non-empty string, got ''", index=data.index[empty])
+                    messages = pd.concat([messages, blank])
             if len(messages):
                 problems.append(f"{name}: " + messages.astype(object))
             coerced[name] = values
@@ -320,9 +314,9 @@ class EventSchema:
                         source=source,
                     )
                 )
-        out = data.copy()
-        for name, values in coerced.items():
-            out[name] = values
+        columns = {name: coerced.get(name, data[name]) for name in data.columns}
+        columns.update({name: values for name, values in coerced.items() if name not in columns})
+        out = pd.DataFrame(columns, index=data.index, copy=True)
         if bad:
             out = out[~data.index.isin(bad)].reset_index(drop=True)
         for name in coerced:

@@ -149,10 +149,37 @@ def test_append_rows_cuts_a_flush_into_appends_of_whole_chunks() -> None:
         logger.log(result(f"a{n}", 2), inputs(2), event_time=T0)
     logger.log(result("b", 3, version="1.1"), inputs(3), event_time=T0)
     assert logger.flush() == 13
-    assert sink.sizes == [4, 4, 2, 3]  # chunks are never split; each version apart
+    assert sink.sizes == [4, 4, 2, 3]  # chunks are never split
     rows = sink.rows()
     assert sorted(rows["event_id"]) == sorted([f"a{n}:{i}" for n in range(5) for i in range(2)] + ["b:0", "b:1", "b:2"])
     assert logger.pending_rows == 0 and logger.written_rows == 13
+
+
+def test_a_flush_writes_the_rows_of_several_versions_in_one_append() -> None:
+    sink = _CountingSink()
+    logger = PredictionLogger(sink, flush_rows=1000)
+    logger.log(result("a", 2), inputs(2), event_time=T0)
+    logger.log(result("b", 1, version="1.1"), inputs(1), event_time=T0)
+    logger.log(result("c", 2), inputs(2), event_time=T0)
+    assert logger.flush() == 5
+    assert sink.sizes == [5]
+    rows = sink.rows().set_index("event_id")
+    assert rows["model_version"].to_dict() == {"a:0": "1.0", "a:1": "1.0", "c:0": "1.0", "c:1": "1.0", "b:0": "1.1"}
+    assert rows["model"].unique().tolist() == ["churn"]
+
+
+def test_rows_whose_columns_differ_in_type_are_appended_apart() -> None:
+    sink = _CountingSink()
+    logger = PredictionLogger(sink, flush_rows=1000)
+    logger.log(result("a", 2), inputs(2), event_time=T0)
+    logger.log(result("b", 1, version="1.1", classes=3), inputs(1), event_time=T0)  # 3 classes
+    as_ints = {"x1": np.arange(2, dtype=np.int64), "model": np.full(2, "clash", dtype=object)}
+    logger.log(result("c", 2, version="1.2"), as_ints, event_time=T0)  # an integer input
+    logger.log(result("d", 1, version="1.3"), inputs(1), event_time=T0)
+    assert logger.flush() == 6
+    assert sorted(sink.sizes) == [1, 2, 3]  # 1.0 and 1.3 together; 1.1 and 1.2 each apart
+    rows = sink.rows()
+    assert rows.loc[rows["request_id"] == "c", "x1"].tolist() == [0, 1]
 
 
 def test_a_failed_append_keeps_only_the_rows_not_yet_written() -> None:

@@ -16,7 +16,7 @@ from lifelong.deployment import ShadowRouter
 from lifelong.errors import ConfigError
 from lifelong.serving import ModelCatalog, PredictionLogger, PredictionService
 from lifelong.serving.model import PredictionResult
-from lifelong.serving.shadow import ShadowExecutor, ShadowSink, ShadowTask
+from lifelong.serving.shadow import ShadowExecutor, ShadowSink, ShadowTask, shadow_logger
 from lifelong.testing.fakes import ListPredictionSink
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -131,9 +131,26 @@ def test_shadow_sink_suffixes_only_the_ids_that_lack_the_version() -> None:
     sink = ListPredictionSink()
     frame = pd.DataFrame({"event_id": ["r1:0@1.1", "r2:0"], "model_version": ["1.1", "1.1"]})
     ShadowSink(sink).append("s", frame)
-    mixed = pd.DataFrame({"event_id": ["r3:0", "r3:0"], "model_version": ["1.1", "2.0"]})
+    mixed = pd.DataFrame({"event_id": ["r3:0", "r3:0", "r4:0@2.0"], "model_version": ["1.1", "2.0", "2.0"]})
     ShadowSink(sink).append("s", mixed)
-    assert list(sink.rows("s")["event_id"]) == ["r1:0@1.1", "r2:0@1.1", "r3:0@1.1", "r3:0@2.0"]
+    assert list(sink.rows("s")["event_id"]) == ["r1:0@1.1", "r2:0@1.1", "r3:0@1.1", "r3:0@2.0", "r4:0@2.0"]
+
+
+def test_the_shadow_log_writes_every_challengers_rows_of_a_flush_in_one_append() -> None:
+    loader = build_loader(("1.0", "1.1", "2.0"))
+    service = PredictionService(ModelCatalog(loader), None, extra="ignore")
+    sink = ListPredictionSink()
+    executor = ShadowExecutor(service, shadow_logger(sink), clock=ManualClock(NOW))
+    champion = loader.load("churn", "1.0")
+    challengers = (loader.load("churn", "1.1"), loader.load("churn", "2.0"))
+    router = ShadowRouter("1.0", ["1.1", "2.0"])
+    for i in range(300):
+        executor.submit(_task(service, champion, challengers, router, f"r{i}"))
+    executor.drain()
+    executor.stop()  # flushes the shadow log once
+    rows = sink.rows("predictions_shadow")
+    assert sink.calls == 1 and len(rows) == 600 and rows["event_id"].is_unique
+    assert rows.groupby("model_version").size().to_dict() == {"1.1": 300, "2.0": 300}
 
 
 def test_observed_copies_keep_the_latency_window_bounded() -> None:

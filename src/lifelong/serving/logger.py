@@ -1,10 +1,10 @@
 """Buffered prediction log: every answered row, with its request id and model version.
 
 Rows are kept as the request's arrays (no per-request DataFrame) and turned into one frame per
-model version when flushed, by a background thread every ``flush_seconds`` or as soon as
-``flush_rows`` are waiting. A failing sink keeps the rows and is retried with backoff; only past
-``max_buffer_rows`` are the oldest rows dropped, counted in :attr:`PredictionLogger.dropped_rows`
-and reported in the log.
+set of columns when flushed (the rows of every version with the same inputs together), by a
+background thread every ``flush_seconds`` or as soon as ``flush_rows`` are waiting. A failing
+sink keeps the rows and is retried with backoff; only past ``max_buffer_rows`` are the oldest
+rows dropped, counted in :attr:`PredictionLogger.dropped_rows` and reported in the log.
 
 With ``wal_dir``, every chunk is also written to a write-ahead segment before the request is
 answered (:mod:`lifelong.serving.wal`): a process killed with SIGKILL loses no logged row, and
@@ -52,6 +52,7 @@ from lifelong.serving.logrows import (
     EventTimes,
     LogChunk,
     as_event_times,
+    group_chunks,
     log_frame,
 )
 from lifelong.serving.model import PredictionResult, PredictionSink
@@ -93,8 +94,8 @@ class PredictionLogger:
         killed process loses the ones not yet flushed). :meth:`start` replays the segments
         that dead processes left there.
     append_rows
-        Rows per append to the sink, about (whole chunks; None: one append per model version
-        and flush). The flush thread yields the core between appends, so a large flush never
+        Rows per append to the sink, about (whole chunks; None: one append a flush for each
+        set of columns: rows of several versions with the same inputs share one append). The flush thread yields the core between appends, so a large flush never
         holds a request thread for long.
 
     Examples
@@ -316,11 +317,8 @@ class PredictionLogger:
             return 0
         recovered = 0
         for path, chunks in self._wal.orphans():
-            groups: dict[tuple[str, str | None, tuple[str, ...]], list[LogChunk]] = {}
-            for chunk in chunks:
-                groups.setdefault(chunk.key(), []).append(chunk)
             try:
-                for group in groups.values():
+                for group in group_chunks(chunks):
                     self._sink.append(self._stream, log_frame(group))
             except Exception as exc:  # noqa: BLE001 - the segment stays for the next start
                 log.error("prediction log: replay of %s failed, kept for the next start: %s", path, exc)
@@ -421,10 +419,7 @@ class PredictionLogger:
                     self._wal.rotate()  # the taken chunks are all in the rotated segments
             if not chunks:
                 return 0
-            groups: dict[tuple[str, str | None, tuple[str, ...]], list[LogChunk]] = {}
-            for chunk in chunks:
-                groups.setdefault(chunk.key(), []).append(chunk)
-            pending = [piece for group in groups.values() for piece in self._pieces(group)]
+            pending = [piece for group in group_chunks(chunks) for piece in self._pieces(group)]
             written = 0
             try:
                 while pending:

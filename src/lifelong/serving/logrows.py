@@ -1,8 +1,9 @@
 """Rows of the prediction log: what one request contributes, and the frame they become.
 
-A request is kept as its arrays (a :class:`LogChunk`); chunks of one model version with the
-same inputs become one DataFrame when flushed. A chunk may also hold the rows of many requests
-(the shadow executor logs a whole batch as one chunk), with one request id and event id per row.
+A request is kept as its arrays (a :class:`LogChunk`); chunks with inputs and outputs of the
+same names and types become one DataFrame when flushed, whatever their model and version. A
+chunk may also hold the rows of many requests (the shadow executor logs a whole batch as one
+chunk), with one request id and event id per row.
 
 Examples
 --------
@@ -40,6 +41,7 @@ RESERVED_COLUMNS = (
 )
 
 EventTimes = datetime | NDArray[np.datetime64]
+ChunkKey = tuple[tuple[tuple[str, str], ...], str | None, tuple[int, ...] | None]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -70,8 +72,17 @@ class LogChunk:
     request_ids: NDArray[np.object_] | None = None
     event_ids: NDArray[np.object_] | None = None
 
-    def key(self) -> tuple[str, str | None, tuple[str, ...]]:
-        return (self.model, self.version, tuple(self.inputs))
+    def key(self) -> ChunkKey:
+        """Chunks with equal keys hold columns of the same names and types: one frame holds them all.
+
+        Model and version are not part of it (they are columns), so one flush writes the rows
+        of several versions together, e.g. the answers of every shadow challenger.
+        """
+        return (
+            tuple((name, values.dtype.str) for name, values in self.inputs.items()),
+            None if self.labels is None else self.labels.dtype.str,
+            None if self.probabilities is None else self.probabilities.shape[1:],
+        )
 
     def times(self) -> NDArray[np.datetime64]:
         if isinstance(self.event_time, datetime):
@@ -117,8 +128,30 @@ def _event_times(group: Sequence[LogChunk], counts: NDArray[np.int64]) -> NDArra
     return np.concatenate([chunk.times() for chunk in group])
 
 
+def group_chunks(chunks: Sequence[LogChunk]) -> list[list[LogChunk]]:
+    """``chunks`` in groups of one key each (one frame a group), in order within each group.
+
+    Chunks are first grouped by model, version and input names (cheap: one tuple a chunk, and
+    one version's chunks share their types); groups of the same key are then joined.
+    """
+    by_version: dict[tuple[str, str | None, tuple[str, ...]], list[LogChunk]] = {}
+    for chunk in chunks:
+        by_version.setdefault((chunk.model, chunk.version, tuple(chunk.inputs)), []).append(chunk)
+    by_key: dict[ChunkKey, list[LogChunk]] = {}
+    for group in by_version.values():
+        by_key.setdefault(group[0].key(), []).extend(group)
+    return list(by_key.values())
+
+
+def _per_row(values: list[str | None], counts: NDArray[np.int64], total: int) -> NDArray[np.object_]:
+    """One value per chunk as one per row (a single value is broadcast)."""
+    if all(value == values[0] for value in values):
+        return np.full(total, values[0], dtype=object)
+    return np.repeat(np.array(values, dtype=object), counts)
+
+
 def log_frame(group: Sequence[LogChunk]) -> pd.DataFrame:
-    """One DataFrame for chunks of the same model, version and inputs."""
+    """One DataFrame for chunks of the same key (:meth:`LogChunk.key`), of any models and versions."""
     first = group[0]
     counts = np.array([chunk.rows for chunk in group], dtype=np.int64)
     total = int(counts.sum())
@@ -140,8 +173,8 @@ def log_frame(group: Sequence[LogChunk]) -> pd.DataFrame:
         "event_id": np.array(event_ids, dtype=object),
         "event_time": pd.DatetimeIndex(_event_times(group, counts)).tz_localize("UTC"),
         "request_id": request_column,
-        "model": np.full(total, first.model, dtype=object),
-        "model_version": np.full(total, first.version, dtype=object),
+        "model": _per_row([chunk.model for chunk in group], counts, total),
+        "model_version": _per_row([chunk.version for chunk in group], counts, total),
     }
     for name in first.inputs:
         target = f"input_{name}" if name in RESERVED_COLUMNS else name
@@ -185,9 +218,11 @@ def _scores(chunk: LogChunk) -> NDArray[np.float64]:
 
 __all__ = [
     "RESERVED_COLUMNS",
+    "ChunkKey",
     "EventTimes",
     "LogChunk",
     "as_event_times",
     "epoch_micros",
+    "group_chunks",
     "log_frame",
 ]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from events_support import EventsFactory
 
@@ -436,3 +437,20 @@ def test_partition_listing_keys_each_period_by_its_last_day(tmp_path: Path, even
     with ParquetEventStore(tmp_path / "events", fsync=False, partition="month") as store:
         store.append("clicks", events(["a", "b"], ["2024-02-03", "2024-03-30"]))
         assert sorted(list_partitions(store.root / "clicks")) == [date(2024, 2, 29), date(2024, 3, 31)]
+
+
+def test_ids_and_measurements_are_stored_without_a_dictionary(
+    store: ParquetEventStore, events: EventsFactory
+) -> None:
+    store.append("clicks", events(["a", "b", "c"], ["2024-01-01"] * 3, x=[1.0, 2.0, 3.0], country=["fr", "fr", "de"]))
+    (path,) = _data_files(store.root)
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    dictionary = {
+        meta.column(i).path_in_schema: any("DICTIONARY" in e for e in meta.column(i).encodings)
+        for i in range(meta.num_columns)
+    }
+    assert dictionary["event_id"] is False and dictionary["x"] is False
+    assert dictionary["country"] is True
+    assert store.window("clicks", columns=["event_id", "country", "x"]).to_dict("list") == {
+        "event_id": ["a", "b", "c"], "country": ["fr", "fr", "de"], "x": [1.0, 2.0, 3.0]
+    }

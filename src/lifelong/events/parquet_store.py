@@ -214,7 +214,7 @@ class ParquetEventStore(EventStore):
                 selected = fresh & (starts == start)
                 partition = directory / partition_name(start.astype(object), period)
                 part = table.filter(pa.array(selected))
-                path = write_part(part, partition, fsync=self._fsync)
+                path = write_part(part, partition, fsync=self._fsync, id_column=id_column)
                 self._files.put(path, part)  # what a query reads back from the new file
                 index.add(hashes[selected], str(path))
         written = int(fresh.sum())
@@ -304,7 +304,7 @@ class ParquetEventStore(EventStore):
                     f"SELECT * FROM read_parquet({_sql_paths(files)}, union_by_name=true, hive_partitioning=false) "
                     "ORDER BY event_time, event_id"
                 )
-                temporary, final = write_temporary(table, partition, fsync=self._fsync)
+                temporary, final = write_temporary(table, partition, fsync=self._fsync, id_column=EVENT_ID)
                 write_journal(partition, final.name, [f.name for f in files], fsync=self._fsync)
                 with file_lock(directory / READ_LOCK):
                     os.replace(temporary, final)

@@ -341,6 +341,19 @@ def test_compact_merges_files_and_keeps_every_row(tmp_path: Path, events: Events
     assert store.compact("unknown") == 0
 
 
+def test_compacted_and_appended_files_have_one_schema(tmp_path: Path, events: EventsFactory) -> None:
+    store = ParquetEventStore(tmp_path, fsync=False)
+    for number in range(3):
+        store.append("clicks", events([f"a{number}"], ["2024-01-01"]))
+    assert store.compact("clicks") == 3
+    store.append("clicks", events(["later"], ["2024-01-01"]))
+    files = _data_files(tmp_path / "clicks")
+    assert len(files) == 2
+    assert len({pq.read_schema(path).field("event_time").type for path in files}) == 1
+    tables = [pq.read_table(path) for path in files]
+    assert len(pa.concat_tables(tables, promote_options="permissive")) == 4  # as the read cache joins them
+
+
 def test_an_interrupted_compaction_never_shows_a_row_twice(
     store: ParquetEventStore, events: EventsFactory
 ) -> None:

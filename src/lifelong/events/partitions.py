@@ -274,13 +274,41 @@ def dictionary_columns(table: pa.Table, id_column: str | None) -> list[str]:
     return [field.name for field in table.schema if field.name != id_column and not pa.types.is_floating(field.type)]
 
 
+_UTC_NAMES = frozenset({"Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
+
+
+def utc_named(table: pa.Table) -> pa.Table:
+    """``table`` with every UTC timestamp column's time zone named ``UTC``.
+
+    The same instants under another name of UTC (DuckDB writes ``Etc/UTC``) would make files
+    of one stream impossible to concatenate without casts.
+
+    Examples
+    --------
+    >>> table = pa.table({"t": pa.array([0], pa.timestamp("us", tz="Etc/UTC"))})
+    >>> utc_named(table).schema.field("t").type
+    TimestampType(timestamp[us, tz=UTC])
+    """
+    fields = [
+        field.with_type(pa.timestamp(field.type.unit, tz="UTC"))
+        if pa.types.is_timestamp(field.type) and field.type.tz in _UTC_NAMES
+        else field
+        for field in table.schema
+    ]
+    if all(field is original for field, original in zip(fields, table.schema, strict=True)):
+        return table
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+
 def write_temporary(
     table: pa.Table, partition: Path, *, fsync: bool, id_column: str | None = None
 ) -> tuple[Path, Path]:
     """Write ``table`` under a temporary name; return it and the final name to publish it as.
 
-    ``id_column`` (unique values) is left out of dictionary encoding (:func:`dictionary_columns`).
+    ``id_column`` (unique values) is left out of dictionary encoding (:func:`dictionary_columns`);
+    time zones that are another name of UTC are written as ``UTC`` (:func:`utc_named`).
     """
+    table = utc_named(table)
     partition.mkdir(parents=True, exist_ok=True)
     final = partition / f"{PART_PREFIX}{uuid.uuid4().hex}{PART_SUFFIX}"
     temporary = final.with_name(final.name + TMP_SUFFIX)
@@ -346,6 +374,7 @@ __all__ = [
     "stream_files",
     "stream_paths",
     "stream_period",
+    "utc_named",
     "write_journal",
     "write_part",
     "write_temporary",

@@ -35,6 +35,11 @@ def test_runs_merge_as_they_grow_and_every_hash_stays_found() -> None:
     assert index.candidates(hash_ids(added)).all()
     assert not index.candidates(hash_ids([f"new-{i}" for i in range(500)])).any()
     assert index.owners(hash_ids(["p3-0", "p39-0"])) == {"part-3", "part-39"}
+    # A shuffled mix of stored and new ids: each answer stays in its own place.
+    mixed = [f"new-{i}" if i % 3 else added[(i * 7) % len(added)] for i in range(600)]
+    np.random.default_rng(0).shuffle(mixed)
+    expected = [name in set(added) for name in mixed]
+    assert index.candidates(hash_ids(mixed)).tolist() == expected
 
 
 def test_ids_whose_hashes_collide_are_told_apart_by_the_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from lifelong.clock import ManualClock
 from lifelong.errors import ConfigError, IntegrityError, NotFoundError
-from lifelong.registry import ArtifactStore, Lineage, Registry
+from lifelong.registry import (
+    ArtifactStore,
+    Iteration,
+    Lineage,
+    Registry,
+    SnapshotRef,
+    TrainingMode,
+)
 from lifelong.registry import artifacts as artifacts_module
 
 MakeLineage = Callable[..., Lineage]
@@ -130,3 +140,35 @@ def test_blobs_another_store_wrote_are_synced_before_the_commit(
         synced.clear()
         registry.register("m", artifact_sha256=sha, lineage=lineage("1.0"), learner_kind="k")
         assert synced == []
+
+
+def test_the_record_register_returns_equals_the_one_read_back(
+    registry: Registry, model_dir: Path, clock: ManualClock
+) -> None:
+    """On SQLite the insert returns only the row's number: the record is built from the values
+    bound, and must equal what a read gives back, field for field."""
+    clock.advance(timedelta(microseconds=123_457))
+    start = datetime(2024, 3, 1, 8, tzinfo=timezone(timedelta(hours=2)))
+    snapshot = SnapshotRef(
+        "file:///s.parquet", "ab" * 32, 10, start=start, end=start + timedelta(hours=1),
+        source="kafka", stats={"mean": 0.1 + 0.2, "classes": [0, 1]},
+    )
+    made = Lineage(
+        parent=None, mode=TrainingMode.STATELESS, iteration=Iteration.MODEL, snapshot=snapshot,
+        config_hash="cfg", code_version="0.1.0", git_commit=None,
+        library_versions={"numpy": "2.3.0"}, trigger={"kind": "drift", "score": 1e-300},
+    )
+    first = registry.register(
+        "m", model_dir, lineage=made, learner_kind="k",
+        metrics={"auc": 0.9, "rows": 2**40, "nested": {"x": [1.5, None]}},
+        evaluation={"passed": True}, status="passed",
+    )
+    child = registry.register(
+        "m", artifact_sha256=first.artifact_sha256,
+        lineage=dataclasses.replace(made, parent="1.0", iteration=Iteration.DATA),
+        learner_kind="k",
+    )
+    for returned in (first, child):
+        read = registry.get("m", returned.version)
+        assert returned == read
+        assert repr(returned) == repr(read)

@@ -18,6 +18,13 @@ batches: shadow rows are many (one per request and challenger) and need no quick
 and the event store's cost is mostly per append (one Parquet file and one fsync each), so a
 flush writes the rows of every challenger in one append.
 
+Durability: with a write-ahead folder (``wal_dir``, as the server sets it), each answered
+batch is written to the shadow log's segment when it is logged, so a SIGKILL loses no shadow
+row that a challenger has answered (the next start replays it). Copies still waiting in the
+queue (up to the linger, 250 ms by default, plus any backlog) have no answer yet and are lost
+with the process; the main prediction log is not affected (its rows are written ahead before
+each response is sent).
+
 Examples
 --------
 >>> import pandas as pd

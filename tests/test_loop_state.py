@@ -80,3 +80,23 @@ def test_the_server_serves_the_bundle_its_orchestrator_holds_without_reading_it_
     other = next(v.version for v in pipeline.registry.versions("churn") if orchestrator.loaded_bundle("churn", v.version) is None)
     with pytest.raises(AssertionError, match="read from the registry again"):
         loader.load("churn", other)  # not held: read (and verified) from the registry
+
+
+def test_an_update_counts_the_fitting_cpu_of_every_challenger(tmp_path: Path) -> None:
+    write_stream(tmp_path / "events.csv", days=3)
+    evaluation = {
+        "metric": "roc_auc",
+        "gates": [{"kind": "not_worse", "tolerance": 1.0}],
+        "challengers": [{"name": "short", "window": "1d"}, {"name": "long", "window": "2d"}],
+    }
+    training = {"mode": "stateless", "window": "2d", "holdout": "6h", "min_rows": 100}
+    pipeline = Pipeline.open(load_config(write_spec(tmp_path, evaluation=evaluation, training=training)))
+    try:
+        run_replay(pipeline, step=timedelta(hours=12))
+        now = pipeline.store.window("events")["event_time"].max().to_pydatetime() + timedelta(hours=1)
+        outcome = Orchestrator(pipeline).update(now, Decision(True, "manual", "retrain"))
+        assert isinstance(outcome, UpdateResult) and len(outcome.candidates) == 2
+        fitted = [pipeline.registry.get("churn", c["version"]).metrics["train_cpu_s"] for c in outcome.candidates]
+        assert outcome.train_cpu_s == pytest.approx(sum(fitted)) and min(fitted) > 0
+    finally:
+        pipeline.close()

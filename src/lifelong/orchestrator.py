@@ -58,7 +58,7 @@ class UpdateResult:
     promoted: bool
     report: dict[str, Any]
     train_rows: int
-    train_cpu_s: float
+    train_cpu_s: float  # CPU seconds of fitting, all the challengers of the update together
     at: datetime
     candidates: tuple[dict[str, Any], ...] = ()
 
@@ -390,7 +390,7 @@ class Orchestrator:
             promoted=promote,
             report=report.to_dict(),
             train_rows=trained.rows,
-            train_cpu_s=trained.cpu_seconds,
+            train_cpu_s=sum(other.cpu_seconds for _, other, *_ in outcomes),  # every challenger fitted
             at=now,
             candidates=tuple(
                 {"name": n, "version": v.version, "passed": r.passed, r.metric: r.challenger, "selected": i == chosen}

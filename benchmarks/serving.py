@@ -665,9 +665,9 @@ def describe(result: dict[str, Any]) -> str:
         "the probabilities are bitwise identical, checked on probe rows when the model loads). Every logged row "
         "is first written to a write-ahead segment (one `write()` per request, no fsync), so a SIGKILL loses no "
         "answered row. Shadowing puts one item per request on the shadow queue, whatever the number of challengers; "
-        "the shadow thread answers the queue in chunks of at most 512 requests (up to 250 ms linger), each challenger "
+        "the shadow thread answers the queue in chunks of at most 512 requests (up to 1 s linger), each challenger "
         "answering a chunk in one call, logs each challenger's answers to a chunk as one chunk, and yields the core "
-        "between chunks; the shadow log is flushed every 50,000 rows or 1 s, the rows of every challenger together "
+        "between chunks; the shadow log is flushed every 50,000 rows or 5 s, the rows of every challenger together "
         "in one append (one Parquet file, one fsync) of up to 16,384 rows, and its thread yields the core between "
         "appends. The event store writes ids and floating-point columns without dictionary encoding and checks "
         "new ids against its id index with sorted look-ups.",

@@ -21,7 +21,7 @@ flush writes the rows of every challenger in one append.
 Durability: with a write-ahead folder (``wal_dir``, as the server sets it), each answered
 batch is written to the shadow log's segment when it is logged, so a SIGKILL loses no shadow
 row that a challenger has answered (the next start replays it). Copies still waiting in the
-queue (up to the linger, 250 ms by default, plus any backlog) have no answer yet and are lost
+queue (up to the linger, 1 s by default, plus any backlog) have no answer yet and are lost
 with the process; the main prediction log is not affected (its rows are written ahead before
 each response is sent).
 
@@ -65,7 +65,7 @@ _CHUNK = 512  # about 1.5 ms of work a step for two challengers, at about 3 us a
 # Releases the interpreter and the core: a request thread waiting on either runs first.
 _yield = getattr(os, "sched_yield", None) or (lambda: time.sleep(0))
 SHADOW_FLUSH_ROWS = 50_000
-SHADOW_FLUSH_SECONDS = 1.0
+SHADOW_FLUSH_SECONDS = 5.0
 SHADOW_APPEND_ROWS = 16_384
 
 
@@ -94,10 +94,11 @@ def shadow_logger(
     clock: Clock | None = None,
     wal_dir: Path | None = None,
 ) -> PredictionLogger:
-    """The shadow log: rows marked by :class:`ShadowSink`, flushed every 50,000 rows or 1 s.
+    """The shadow log: rows marked by :class:`ShadowSink`, flushed every 50,000 rows or 5 s.
 
-    A flush appends the rows of every challenger together, up to 16,384 rows an append (one
-    append a second at 8,000 shadow rows a second), and yields the core between appends.
+    A flush appends the rows of every challenger together, up to 16,384 rows an append, and
+    yields the core between appends. An append costs a few milliseconds whatever its size (a
+    Parquet file, an fsync, the id check), so few large appends cost less than many small ones.
     """
     return PredictionLogger(
         ShadowSink(sink),
@@ -160,7 +161,7 @@ class ShadowExecutor:
         *,
         queue_size: int = 1000,
         clock: Clock | None = None,
-        linger: float = 0.25,
+        linger: float = 1.0,
         chunk: int = _CHUNK,
     ) -> None:
         if isinstance(linger, bool) or not isinstance(linger, (int, float)) or not 0 <= linger <= 10:

@@ -176,8 +176,13 @@ def test_rows_whose_columns_differ_in_type_are_appended_apart() -> None:
     as_ints = {"x1": np.arange(2, dtype=np.int64), "model": np.full(2, "clash", dtype=object)}
     logger.log(result("c", 2, version="1.2"), as_ints, event_time=T0)  # an integer input
     logger.log(result("d", 1, version="1.3"), inputs(1), event_time=T0)
-    assert logger.flush() == 6
-    assert sorted(sink.sizes) == [1, 2, 3]  # 1.0 and 1.3 together; 1.1 and 1.2 each apart
+    proba = np.array([[0.3, 0.7]])
+    words = PredictionResult("churn", "1.4", "e", np.array(["yes"], dtype=object), proba, ("no", "yes"))
+    numbers = PredictionResult("churn", "1.5", "f", np.array([1], dtype=object), proba, (0, 1))
+    logger.log(words, inputs(1), event_time=T0)
+    logger.log(numbers, inputs(1), event_time=T0)  # Python objects of another type
+    assert logger.flush() == 8
+    assert sorted(sink.sizes) == [1, 1, 1, 2, 3]  # 1.0 and 1.3 together; the others each apart
     rows = sink.rows()
     assert rows.loc[rows["request_id"] == "c", "x1"].tolist() == [0, 1]
 

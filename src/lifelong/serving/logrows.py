@@ -53,6 +53,13 @@ def epoch_micros(value: datetime) -> int:
     return (utc(value) - _EPOCH) // _MICROSECOND
 
 
+def _kind(values: NDArray[Any]) -> str:
+    """The array's type; for Python objects, that of its first value too (columns of one type)."""
+    if values.dtype != object or not len(values):
+        return values.dtype.str
+    return f"{values.dtype.str}:{type(values[0]).__name__}"
+
+
 @dataclass(frozen=True, eq=False)
 class LogChunk:
     """The rows of one request: inputs, outputs (None when no model answered) and event times.
@@ -79,8 +86,8 @@ class LogChunk:
         of several versions together, e.g. the answers of every shadow challenger.
         """
         return (
-            tuple((name, values.dtype.str) for name, values in self.inputs.items()),
-            None if self.labels is None else self.labels.dtype.str,
+            tuple((name, _kind(values)) for name, values in self.inputs.items()),
+            None if self.labels is None else _kind(self.labels),
             None if self.probabilities is None else self.probabilities.shape[1:],
         )
 

@@ -14,7 +14,9 @@ promoted and rolled back 20 times under load.
 The shadow cost is measured in rounds with and without shadowing that alternate (off, on,
 off, on, off, on, off): each shadowed round is compared with the mean of the unshadowed rounds
 on either side of it, and the median of those ratios is reported, so a change in the
-machine's other load during the run weighs on both sides of each comparison.
+machine's other load during the run weighs on both sides of each comparison. Each round's
+CPU per request is read 6 s after its load stops, so the log flushes and shadow answers that
+its requests left behind are counted with them.
 
 On a machine with two or more cores each server is pinned to core 0 and the load generators
 to core 1 (``taskset``), the same for both servers. The fixed-rate runs are made twice: with
@@ -57,6 +59,7 @@ CLIENT_CPU = 1
 PIN = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
 RT_PRIORITY = 10
 SHADOW_ROUNDS = ("off", "on", "off", "on", "off", "on", "off")
+SETTLE_SECONDS = 6.0
 
 TRAIN = """
 import sys, joblib, numpy as np
@@ -265,6 +268,17 @@ def fixed_rate(url: str, body: dict[str, Any], rate: float, seconds: float, *, s
     measured["pinned"] = PIN
     measured["cpu_ms_per_request"] = 1000.0 * cpu / max(measured["requests"] - measured["failed"], 1)
     return measured
+
+
+def settled_cpu_ms(pgid: int, cpu0: float, requests: int) -> float:
+    """Server CPU milliseconds per request since ``cpu0``, read after ``SETTLE_SECONDS`` without load.
+
+    The wait lets the server finish the work the requests left behind (the prediction and
+    shadow logs are flushed every 1 and 5 s, shadow copies wait up to 1 s), so that work is
+    counted with the requests that caused it and not with the next measurement.
+    """
+    time.sleep(SETTLE_SECONDS)
+    return 1000.0 * (group_cpu_seconds(pgid) - cpu0) / max(requests, 1)
 
 
 def group_cpu_seconds(pgid: int) -> float:
@@ -517,13 +531,16 @@ def run(quick: bool) -> dict[str, Any]:
                         f"{ll_url}/admin/models/m/routing", json={"kind": "shadow", "versions": ["1.1", "1.2"], "queue": 10_000},
                         headers={"Authorization": f"Bearer {TOKEN}"},
                     ).raise_for_status()
+                cpu0 = group_cpu_seconds(ll_proc.pid)
                 wall = throughput(f"{ll_url}/v2/models/m/infer", lifelong_body(row), seconds, root, server=ll_proc.pid)
+                saturated = settled_cpu_ms(ll_proc.pid, cpu0, wall["requests"])
+                cpu0 = group_cpu_seconds(ll_proc.pid)
                 fixed = fixed_rate(f"{ll_url}/v2/models/m/infer", lifelong_body(row), 500.0, shadow_seconds, server=ll_proc.pid, realtime=True)
+                at_500 = settled_cpu_ms(ll_proc.pid, cpu0, fixed["requests"] - fixed["failed"])
                 rounds.append({
                     "shadow": mode, "rps": wall["rps"], "failed": wall["failed"] + fixed["failed"],
-                    "cpu_ms_per_request": wall["cpu_ms_per_request"],
-                    "cpu_ms_per_request_at_500rps": fixed["cpu_ms_per_request"], "p99_ms_at_500rps": fixed["p99_ms"],
-                    "realtime": fixed["realtime"],
+                    "cpu_ms_per_request": saturated, "cpu_ms_per_request_at_500rps": at_500,
+                    "p99_ms_at_500rps": fixed["p99_ms"], "realtime": fixed["realtime"],
                 })
                 if mode == "on":
                     status = httpx.get(f"{ll_url}/routing/m").json()["m"]["running"]

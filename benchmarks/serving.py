@@ -689,6 +689,19 @@ def describe(result: dict[str, Any]) -> str:
         "appends. The event store writes ids and floating-point columns without dictionary encoding and checks "
         "new ids against its id index with sorted look-ups.",
     ]
+    ratios = result.get("shadow_rps_ratios")
+    if ratios:
+        lines += [
+            "",
+            "Shadow rounds, each against the unshadowed rounds beside it: max throughput ratios "
+            + ", ".join(f"{value:.2f}" for value in ratios)
+            + "; server CPU per request at saturation "
+            + ", ".join(f"{value - 1:+.1%}" for value in shadow_ratios(rounds, "cpu_ms_per_request"))
+            + "; at 500 req/s "
+            + ", ".join(f"{value - 1:+.1%}" for value in shadow_ratios(rounds, "cpu_ms_per_request_at_500rps"))
+            + ". A ratio above 1 (a negative cost) means the shadowed round ran faster than its neighbours: "
+            "the cost is then smaller than this machine's round-to-round noise.",
+        ]
     missed = []
     if result["ratio"] < 2.0:
         missed.append(

@@ -10,21 +10,14 @@ for each row as it arrives, features from exactly that knowledge and nothing lat
   label landing at the very instant of the request is not assumed to be there). Before any
   label has arrived the feature is missing. For a binary target it is numeric (the index of the
   class, 0 or 1); otherwise it is a categorical feature over the classes.
-- ``ctx_rate<k>``: the share of the positive class (the second of two classes) among the last
-  ``k`` labels known at serving time, for ``k`` in ``rates`` (5 and 20): the label's recent
-  level, steadier than the last label alone. A multiclass target gets one such feature per
-  class, ``ctx_rate<k>_<position of the class>``. Missing before any label has arrived.
-- ``ctx_time``: the row's event time in days since 1970-01-01 (UTC). Trees split on it to
-  tell the current concept from an older one inside a long training window; a served row lies
-  past every training row, so it is answered as the most recent rows were.
 - ``ctx_<column>_diff``: for each numeric input, the change since the previous row.
 - ``ctx_<column>_dev``: for each numeric input, its deviation from the mean of the last
   ``span`` rows (this one included): where the value stands against its recent level.
 
 The same object is fed every batch in arrival order (batches may be of any size: the features
 of a row do not depend on how the stream was cut), so the features that serve a row and the
-features stored for training it are identical. It keeps only ``span`` rows of history, the last
-``max(rates)`` known labels and the labels still in flight.
+features stored for training it are identical. It keeps only ``span`` rows of history and the
+labels still in flight.
 
 Examples
 --------
@@ -41,8 +34,6 @@ Examples
 [nan, nan, 0.0]
 >>> out["ctx_x_diff"].tolist(), out["ctx_x_dev"].tolist()
 ([nan, 2.0, -1.0], [0.0, 1.0, -0.5])
->>> out["ctx_rate5"].tolist(), out["ctx_time"].tolist()
-([nan, nan, 0.5], [19723.0, 19723.041666666668, 19723.125])
 """
 
 from __future__ import annotations
@@ -59,9 +50,6 @@ from lifelong.events.batch import EVENT_TIME
 
 PREFIX = "ctx_"
 LAST_LABEL = f"{PREFIX}last_label"
-TIME = f"{PREFIX}time"
-_EPOCH = np.datetime64("1970-01-01T00:00:00", "ns")
-_DAY = np.timedelta64(86_400_000_000_000, "ns")
 
 
 class StreamContext:
@@ -79,8 +67,6 @@ class StreamContext:
         How long after its event a label arrives.
     span
         Rows in the recent mean of ``_dev``.
-    rates
-        How many of the last known labels each ``ctx_rate<k>`` feature counts.
     """
 
     def __init__(
@@ -91,12 +77,9 @@ class StreamContext:
         classes: Sequence[Any],
         delay: timedelta = timedelta(0),
         span: int = 50,
-        rates: Sequence[int] = (5, 20),
     ) -> None:
         if isinstance(span, bool) or not isinstance(span, int) or span < 2:
             raise ConfigError(f"span: expected an integer >= 2, got {span!r}")
-        if any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in rates) or len(set(rates)) != len(rates):
-            raise ConfigError(f"rates: expected distinct integers >= 1, got {list(rates)!r}")
         if not isinstance(delay, timedelta) or delay < timedelta(0):
             raise ConfigError(f"delay: expected a duration >= 0, got {delay!r}")
         if len(classes) < 2:
@@ -106,14 +89,11 @@ class StreamContext:
         self.classes = tuple(classes)
         self.delay = delay
         self.span = span
-        self.rates = tuple(rates)
         self._index = {str(value): position for position, value in enumerate(self.classes)}
         self._recent = pd.DataFrame({name: pd.Series(dtype="float64") for name in self.numeric})
         self._pending_times = np.empty(0, dtype="datetime64[ns]")
         self._pending_labels = np.empty(0, dtype=object)
         self._last: Any = None
-        self._known = np.empty(0, dtype=np.int64)  # class positions of the last known labels
-        self._positions: dict[Any, int] = {}  # label value -> class position, memoized
 
     @property
     def binary(self) -> bool:
@@ -121,15 +101,10 @@ class StreamContext:
 
     def columns(self) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
         """The added features: (numeric names, categorical names with their categories)."""
-        numeric = [*self._rate_columns(), TIME, *(f"{PREFIX}{name}_{kind}" for name in self.numeric for kind in ("diff", "dev"))]
+        numeric = [f"{PREFIX}{name}_{kind}" for name in self.numeric for kind in ("diff", "dev")]
         if self.binary:
             return (LAST_LABEL, *numeric), {}
         return tuple(numeric), {LAST_LABEL: tuple(str(value) for value in self.classes)}
-
-    def _rate_columns(self) -> list[str]:
-        if self.binary:
-            return [f"{PREFIX}rate{k}" for k in self.rates]
-        return [f"{PREFIX}rate{k}_{position}" for k in self.rates for position in range(len(self.classes))]
 
     def enrich(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` (time-ordered rows that follow the previous batch) with the context columns added."""
@@ -161,7 +136,6 @@ class StreamContext:
 
     def _add_labels(self, frame: pd.DataFrame, out: pd.DataFrame) -> None:
         times = frame[EVENT_TIME].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
-        out[TIME] = (times - _EPOCH) / _DAY
         labels = frame[self.target].to_numpy(dtype=object) if self.target in frame.columns else np.full(len(frame), None, dtype=object)
         arrivals = np.concatenate([self._pending_times, times + np.timedelta64(self.delay)])
         values = np.concatenate([self._pending_labels, labels])
@@ -181,38 +155,13 @@ class StreamContext:
             out[LAST_LABEL] = np.array([np.nan if value is None else value for value in result], dtype="float64")
         else:
             out[LAST_LABEL] = pd.Series(result, index=out.index, dtype=object)
-        # the share of each class among the last k known labels: counts over the known labels in
-        # arrival order (the ones kept from earlier batches first), differenced by a cumulative sum
-        codes = np.array(
-            [self._position(value) if is_present else -1 for value, is_present in zip(values, present, strict=True)],
-            dtype=np.int64,
-        )
-        sequence = np.concatenate([self._known, codes[codes >= 0]])
-        counted = len(self._known) + np.concatenate([[0], np.cumsum(codes >= 0)])[known]
-        for position in range(1, 2) if self.binary else range(len(self.classes)):
-            totals = np.concatenate([[0], np.cumsum(sequence == position)])
-            for k in self.rates:
-                start = np.maximum(counted - k, 0)
-                name = f"{PREFIX}rate{k}" if self.binary else f"{PREFIX}rate{k}_{position}"
-                out[name] = (totals[counted] - totals[start]) / np.where(counted > start, counted - start, np.nan)
-        # keep the labels still in flight at the last row's time; remember the latest arrived ones
+        # keep the labels still in flight at the last row's time; remember the latest arrived one
         cut = int(np.searchsorted(arrivals, times[-1], side="left"))
         arrived = latest[cut - 1] if cut > 0 else -1
         if arrived >= 0:
             self._last = values[arrived]
-        before = codes[:cut]
-        self._known = np.concatenate([self._known, before[before >= 0]])[-max(self.rates, default=1) :]
         self._pending_times = arrivals[cut:]
         self._pending_labels = values[cut:]
-
-    def _position(self, value: Any) -> int:
-        """The class position of a label, -1 for a value outside the classes."""
-        position = self._positions.get(value)
-        if position is None:
-            encoded = self._encode(value)
-            position = -1 if encoded is None else int(encoded) if self.binary else self._index[encoded]
-            self._positions[value] = position
-        return position
 
     def _encode(self, value: Any) -> Any:
         key = str(value)
@@ -226,4 +175,4 @@ class StreamContext:
         return key if key in self._index else None
 
 
-__all__ = ["LAST_LABEL", "PREFIX", "TIME", "StreamContext"]
+__all__ = ["LAST_LABEL", "PREFIX", "StreamContext"]

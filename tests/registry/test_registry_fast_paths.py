@@ -283,3 +283,32 @@ def test_a_failed_fsync_round_leaves_no_version(
     assert registry.register(
         "m", model_dir, lineage=lineage(first.version), learner_kind="k"
     ).version == "1.1"
+
+
+
+def test_driver_statements_raise_sqlalchemy_errors_that_retries_recognize(tmp_path: Path) -> None:
+    """Statements sent to the sqlite3 connection directly fail as SQLAlchemy's errors do."""
+    import sqlalchemy as sa
+
+    from lifelong.registry.db import Database, is_retryable
+    from lifelong.registry.queries import run_on_driver
+
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    database.run(lambda conn: conn.exec_driver_sql("CREATE TABLE t (k INTEGER UNIQUE)"), write=True)
+    database.run(lambda conn: run_on_driver(conn, "INSERT INTO t VALUES (?)", (1,)), write=True)
+    with database.engine.connect() as conn, conn.begin():
+        with pytest.raises(sa.exc.IntegrityError) as raised:
+            run_on_driver(conn, "INSERT INTO t VALUES (?)", (1,))
+    assert is_retryable(raised.value)  # a unique violation: a fresh transaction may avoid it
+    with pytest.raises(sa.exc.OperationalError, match="no such table"):
+        database.run(lambda conn: run_on_driver(conn, "SELECT * FROM missing", ()), write=False)
+
+    def insert_then_fail(conn: sa.Connection) -> None:
+        run_on_driver(conn, "INSERT INTO t VALUES (?)", (2,))
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError):  # rolled back with its transaction, like any statement
+        database.run(insert_then_fail, write=True)
+    rows = database.run(lambda conn: conn.exec_driver_sql("SELECT k FROM t").scalars().all(), write=False)
+    assert rows == [1]
+    database.close()

@@ -114,6 +114,33 @@ def test_an_incomplete_stored_folder_is_refused(
         assert registry.versions("m") == []
 
 
+@pytest.mark.parametrize(
+    ("target", "damage", "message"),
+    [
+        ("state/weights.bin", lambda path: path.unlink(), "absent"),
+        ("state/weights.bin", lambda path: _overwrite(path, bytes(1024)), "does not hash to its name"),
+        (None, lambda path: _overwrite(path, b'{"x": 1}'), "stored manifest is absent, changed or corrupt"),
+        (None, lambda path: path.unlink(), "stored manifest is absent, changed or corrupt"),
+    ],
+    ids=["blob-missing", "blob-tampered", "manifest-tampered", "manifest-missing"],
+)
+def test_the_store_that_wrote_a_folder_still_checks_it_on_register(
+    sqlite_registry: Registry,
+    model_dir: Path,
+    lineage: MakeLineage,
+    target: str | None,
+    damage: Callable[[Path], None],
+    message: str,
+) -> None:
+    """The store remembers what it wrote and synced, but a file changed since is caught."""
+    store = sqlite_registry.artifacts
+    sha = store.put_directory(model_dir)
+    damage(store.path_of(sha) if target is None else _blob_of(store, sha, target))
+    with pytest.raises(IntegrityError, match=message):
+        sqlite_registry.register("m", artifact_sha256=sha, lineage=lineage(None), learner_kind="k")
+    assert sqlite_registry.versions("m") == []
+
+
 def test_blobs_another_store_wrote_are_synced_before_the_commit(
     tmp_path: Path, sqlite_url: str, model_dir: Path, lineage: MakeLineage,
     monkeypatch: pytest.MonkeyPatch,

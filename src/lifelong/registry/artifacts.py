@@ -216,6 +216,9 @@ class ArtifactStore:
         self._sync_pool: ThreadPoolExecutor | None = None
         self._pool_pid = os.getpid()
         self._durable: dict[Path, _Identity] = {}  # blobs this store fsynced, by identity
+        # Validated manifests by sha256: a manifest's content is fixed by its name, so a parsed
+        # copy stays right; the stored file itself is still checked each time it is used.
+        self._manifests: dict[str, dict[str, dict[str, Any]]] = {}
 
     def __repr__(self) -> str:
         return f"ArtifactStore(root={str(self.root)!r})"
@@ -512,7 +515,13 @@ class ArtifactStore:
             manifest[name] = {"sha256": sha, "size": size}
         payload = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode("utf-8")
         manifest_sha = self._put_bytes(payload, batch)
+        self._remember_manifest(manifest_sha, manifest)
         return StagedDirectory(manifest_sha, self._start_sync(batch))
+
+    def _remember_manifest(self, sha: str, manifest: dict[str, dict[str, Any]]) -> None:
+        if len(self._manifests) >= _DURABLE_MEMORY:
+            self._manifests.clear()
+        self._manifests[sha] = {name: dict(entry) for name, entry in manifest.items()}
 
     def stage_stored(self, manifest_sha: str) -> StagedDirectory:
         """A directory already in the store, checked complete, staged like :meth:`stage_directory`.
@@ -525,10 +534,13 @@ class ArtifactStore:
         round, so ``wait()`` returns once the whole directory is durable, whoever stored it.
         Reads still verify every blob (:meth:`materialize`).
         """
-        manifest = self.read_manifest(check_sha256(manifest_sha, field="artifact_sha256"))
+        manifest_sha = check_sha256(manifest_sha, field="artifact_sha256")
+        manifest = self._manifests.get(manifest_sha) or self.read_manifest(manifest_sha)
         batch = _Batch()
-        if not self._reuse(manifest_sha, batch):  # read and verified just above
-            raise IntegrityError(f"manifest {manifest_sha}: changed while it was being read")
+        if not self._reuse(manifest_sha, batch):  # the stored file is there and hashes to its name
+            raise IntegrityError(
+                f"manifest {manifest_sha}: the stored manifest is absent, changed or corrupt"
+            )
         for name, entry in sorted(manifest.items()):
             sha = entry["sha256"]
             path = self.path_of(sha)
@@ -542,6 +554,8 @@ class ArtifactStore:
                     f"manifest {manifest_sha}: entry {name!r}: expected a stored blob {sha} of "
                     f"{entry['size']} bytes, got {found}"
                 )
+            if self._durable.get(path) == _identity(info):
+                continue  # the very file this store wrote or verified, then synced
             if not self._reuse(sha, batch):
                 raise IntegrityError(
                     f"manifest {manifest_sha}: entry {name!r}: blob {sha} does not hash to its "
@@ -632,6 +646,7 @@ class ArtifactStore:
                     raise IntegrityError(
                         f"manifest {manifest_sha}: {name!r} lies under {folder!r}, which is a file"
                     )
+        self._remember_manifest(manifest_sha, manifest)
         return manifest
 
     def materialize(self, manifest_sha: str, dest: Path) -> Path:

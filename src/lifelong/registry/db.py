@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -79,7 +80,13 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: sa.Connection) -> None:
     immediate = connection.get_execution_options().get(_WRITE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    # Sent on the driver's connection: the same statement, without SQLAlchemy's execution
+    # path (several times the cost of the statement); errors are raised as SQLAlchemy's own.
+    try:
+        connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+    except sqlite3.Error as error:
+        raise exc.DBAPIError.instance(statement, (), error, sqlite3.Error) from error
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import sqlite3
 import weakref
 from collections.abc import Iterable
 from datetime import datetime
@@ -142,8 +143,24 @@ _START_SEGMENT = (
 _START_SEGMENT_SQL: Final = "UPDATE versions SET segment_id = ? WHERE id = ?"
 
 
+def run_on_driver(conn: sa.Connection, sql: str, params: tuple[Any, ...]) -> Any:
+    """The first row of ``sql`` run on ``conn``'s driver connection, inside its transaction.
+
+    On SQLite the statement goes to the ``sqlite3`` connection directly (SQLAlchemy's
+    execution path costs several times a small statement); errors are raised as SQLAlchemy's
+    own (``DBAPIError`` subclasses), so retries see them as they see any other. Other
+    dialects run it with :meth:`sa.Connection.exec_driver_sql`.
+    """
+    if conn.dialect.name != "sqlite":
+        return conn.exec_driver_sql(sql, params).first()
+    try:
+        return conn.connection.driver_connection.execute(sql, params).fetchone()  # type: ignore[union-attr]
+    except sqlite3.Error as error:
+        raise sa.exc.DBAPIError.instance(sql, params, error, sqlite3.Error) from error
+
+
 class PreparedStatement:
-    """A statement compiled once for a dialect, run with :meth:`sa.Connection.exec_driver_sql`.
+    """A statement compiled once for a dialect, run on the driver (:func:`run_on_driver`).
 
     The column types' own bind processing (JSON, UTC timestamps) still runs, and errors are
     SQLAlchemy's, but statement caching, parameter assembly and result typing are skipped:
@@ -179,7 +196,7 @@ class PreparedStatement:
             else process(values[name] if required else fixed)
             for name, required, fixed, process in self._slots
         )
-        return conn.exec_driver_sql(self.sql, params).first()
+        return run_on_driver(conn, self.sql, params)
 
 
 _PREPARED: weakref.WeakKeyDictionary[sa.Dialect, dict[int, PreparedStatement]] = (
@@ -339,7 +356,7 @@ def insert_version(
             raise missing(conn, model, str(parent))
         row_id, number_major, number_minor, segment_id = allocated
         if segment_id is None:  # the first version of a new lineage segment
-            conn.exec_driver_sql(_START_SEGMENT_SQL, (row_id, row_id))
+            run_on_driver(conn, _START_SEGMENT_SQL, (row_id, row_id))
         # The record of what was just written: the values bound, as a read gives them back.
         return version_from_values(
             model, number_major, number_minor, *(values[name] for name in _INSERTED)

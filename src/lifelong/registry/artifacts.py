@@ -216,6 +216,7 @@ class ArtifactStore:
         self._sync_pool: ThreadPoolExecutor | None = None
         self._pool_pid = os.getpid()
         self._durable: dict[Path, _Identity] = {}  # blobs this store fsynced, by identity
+        self._paths: dict[str, Path] = {}  # blob paths by valid sha256 (built once each)
         # Validated manifests by sha256: a manifest's content is fixed by its name, so a parsed
         # copy stays right; the stored file itself is still checked each time it is used.
         self._manifests: dict[str, dict[str, dict[str, Any]]] = {}
@@ -226,8 +227,13 @@ class ArtifactStore:
     # ------------------------------------------------------------------ paths
     def path_of(self, sha: str) -> Path:
         """Where the blob ``sha`` lives (after validating ``sha``)."""
-        sha = check_sha256(sha)
-        return self._blobs / sha[:2] / sha
+        found = self._paths.get(sha)
+        if found is None:
+            sha = check_sha256(sha)
+            if len(self._paths) >= _DURABLE_MEMORY:
+                self._paths.clear()
+            found = self._paths[sha] = self._blobs / sha[:2] / sha
+        return found
 
     def _open_blob(self, sha: str) -> int:
         """A read descriptor of the blob ``sha``: a regular file, inside the store as opened."""

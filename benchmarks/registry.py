@@ -335,6 +335,14 @@ blob's real path is read from its open descriptor (`/proc/self/fd`) instead of r
 (load average about 5): storing the folder 0.54 ms, `BEGIN IMMEDIATE` 0.12 ms, the insert 0.16 ms,
 waiting for the fsync round 0.25 ms, the commit 0.04 ms, 1.36 ms in all; pointer only 0.55 ms
 (checking the stored folder 0.19 ms, of which the manifest 0.10 ms; the transaction 0.33 ms).
+Then, measured in one process alternating the old and new way over 3,000 pointer-only
+registrations (load average about 1): a stored folder's manifest is parsed once (its content is
+fixed by its name; the stored file is still checked at each registration), 0.74 -> 0.60 ms, and a
+blob this store synced is taken on one `lstat`; `BEGIN IMMEDIATE` and the prepared insert go to
+the `sqlite3` connection directly (errors still raised as SQLAlchemy's), 0.61 -> 0.53 ms; a blob's
+path is built once per sha256, 0.53 -> 0.49 ms. What is left is mostly SQLAlchemy's connection
+checkout, begin and commit around the statement (an empty write transaction costs 0.17 ms through
+it, 0.01 ms on the driver alone).
 
 Durability: every new file of the folder, and the manifest, is written to a temporary file and
 given its content-addressed name once complete (a hard link, so a stored blob is never replaced by

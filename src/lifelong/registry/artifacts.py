@@ -410,20 +410,21 @@ class ArtifactStore:
             raise
         return sha, size
 
-    def _reuse(self, sha: str, batch: _Batch) -> bool:
+    def _reuse(self, sha: str, batch: _Batch, info: os.stat_result | None = None) -> bool:
         """Whether a blob ``sha`` with verified content is stored.
 
         A stored blob joins ``batch`` to be fsynced again (another writer may have named it
         an instant ago and not have synced it yet), unless this store synced that very file
         before: same path, device, inode and change time as when its fsync returned. Such a
         file is neither hashed nor synced again: a write to it would have changed its change
-        time, and every read checks its sha256 anyway.
+        time, and every read checks its sha256 anyway. ``info``: the blob's ``lstat``, when the
+        caller has just taken it.
         """
         target = self.path_of(sha)
         synced = self._durable.get(target)
         if synced is not None:
             try:
-                if _identity(target.lstat()) == synced:
+                if _identity(target.lstat() if info is None else info) == synced:
                     return True  # the very file this store wrote or verified, then synced
             except OSError:
                 pass
@@ -541,7 +542,9 @@ class ArtifactStore:
         Reads still verify every blob (:meth:`materialize`).
         """
         manifest_sha = check_sha256(manifest_sha, field="artifact_sha256")
-        manifest = self._manifests.get(manifest_sha) or self.read_manifest(manifest_sha)
+        manifest = self._manifests.get(manifest_sha)
+        if manifest is None:
+            manifest = self.read_manifest(manifest_sha)
         batch = _Batch()
         if not self._reuse(manifest_sha, batch):  # the stored file is there and hashes to its name
             raise IntegrityError(
@@ -560,9 +563,7 @@ class ArtifactStore:
                     f"manifest {manifest_sha}: entry {name!r}: expected a stored blob {sha} of "
                     f"{entry['size']} bytes, got {found}"
                 )
-            if self._durable.get(path) == _identity(info):
-                continue  # the very file this store wrote or verified, then synced
-            if not self._reuse(sha, batch):
+            if not self._reuse(sha, batch, info):
                 raise IntegrityError(
                     f"manifest {manifest_sha}: entry {name!r}: blob {sha} does not hash to its "
                     "name (corrupt, truncated or tampered with)"

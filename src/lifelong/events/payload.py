@@ -94,7 +94,8 @@ def fits_json_bytes(frame: pd.DataFrame, limit: int) -> bool:
             if not texts:
                 return False
             longest = series.str.len().max()
-            width = 2 + 6 * int(0 if pd.isna(longest) else longest)  # quotes; \uXXXX at worst
+            # the quotes, and six bytes a character at worst (a \u escape)
+            width = 2 + 6 * int(0 if pd.isna(longest) else longest)
         total += width
         if total > limit:
             return False

@@ -95,8 +95,9 @@ class PredictionLogger:
         that dead processes left there.
     append_rows
         Rows per append to the sink, about (whole chunks; None: one append a flush for each
-        set of columns: rows of several versions with the same inputs share one append). The flush thread yields the core between appends, so a large flush never
-        holds a request thread for long.
+        set of columns: rows of several versions with the same inputs share one append). The
+        flush thread yields the core between appends, so a large flush never holds a request
+        thread for long.
 
     Examples
     --------

@@ -162,5 +162,7 @@ def test_shadow_challengers_get_copies_logged_with_a_shadow_flag_never_returned(
     assert set(shadow_rows["model_version"]) == {"1.1", "2.0"}
     assert set(shadow_rows["request_id"]) == {f"r{i}" for i in range(30)}
     assert shadow_rows["event_id"].str.endswith(("@1.1", "@2.0")).all()
+    assert table.service.logger is not None
+    table.service.logger.flush()  # the served rows may still be buffered for the next timed flush
     served = sink.rows("predictions")
-    assert "shadow" not in served.columns and set(served["model_version"]) == {"1.0"}
+    assert len(served) == 30 and "shadow" not in served.columns and set(served["model_version"]) == {"1.0"}

@@ -108,6 +108,21 @@ def test_saved_model_is_native_text(tmp_path: Path) -> None:
     assert manifest["params"]["n_estimators"] == 5
 
 
+def test_max_bin_bounds_the_split_thresholds_and_survives_a_save(tmp_path: Path) -> None:
+    X, y = drifting_binary()
+    coarse = LightGBMLearner(n_estimators=5, max_bin=4).fit(X, y)
+    fine = LightGBMLearner(n_estimators=5).fit(X, y)
+
+    def thresholds(learner: LightGBMLearner) -> set[float]:
+        assert learner.booster is not None
+        frame = learner.booster.trees_to_dataframe()
+        return set(frame.loc[frame["split_feature"] == "Column_0", "threshold"].dropna())
+
+    assert len(thresholds(coarse)) <= 3 < len(thresholds(fine))
+    coarse.save(tmp_path)
+    assert LightGBMLearner.load(tmp_path).max_bin == 4
+
+
 def test_feature_importance_is_normalised_gain() -> None:
     X, y = drifting_binary()
     learner = LightGBMLearner(n_estimators=20)
@@ -138,6 +153,7 @@ def test_sample_weight_changes_the_model() -> None:
         ({"refit_leaves": "yes"}, "refit_leaves: expected true or false"),
         ({"refit_decay": -0.1}, "refit_decay: expected a number in \\[0.0, 1.0\\]"),
         ({"num_threads": 0}, "num_threads: expected an integer >= 1"),
+        ({"max_bin": 1}, "max_bin: expected an integer >= 2, got 1"),
     ],
 )
 def test_bad_hyperparameters_are_refused(kwargs: dict[str, object], match: str) -> None:

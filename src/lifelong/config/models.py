@@ -24,6 +24,7 @@ class LightGBMConfig(Strict):
     seed: int = 0
     num_threads: int = Field(default=1, ge=1)
     refit_leaves: bool = False
+    max_bin: int = Field(default=255, ge=2)
 
 
 class SklearnConfig(Strict):

@@ -132,6 +132,37 @@ _INSERTS_NUMBERED = {
     for has_parent in (False, True)
 }
 """The inserts run prepared on SQLite: they return the row's id, number and segment only."""
+_VERSION_ROW = sa.select(versions).where(*_BY_VERSION)
+_VERSION_ROW_LOCKED = _VERSION_ROW.with_for_update()
+_VERSION_ID = sa.select(versions.c.id).where(*_BY_VERSION)
+_ALIAS_KEY = (aliases.c.model == sa.bindparam("model"), aliases.c.alias == sa.bindparam("alias"))
+_ALIAS = (
+    sa.select(versions.c.version)
+    .select_from(aliases.join(versions, aliases.c.version_id == versions.c.id))
+    .where(*_ALIAS_KEY)
+)
+_ALIAS_LOCKED = _ALIAS.with_for_update(of=aliases)
+_DELETE_ALIAS = aliases.delete().where(*_ALIAS_KEY)
+_POINTER = {
+    "version_id": sa.bindparam("version_id", type_=aliases.c.version_id.type),
+    "updated_at": sa.bindparam("updated_at", type_=aliases.c.updated_at.type),
+}
+_INSERT_ALIAS = aliases.insert().values(
+    model=sa.bindparam("model", type_=aliases.c.model.type),
+    alias=sa.bindparam("alias", type_=aliases.c.alias.type),
+    **_POINTER,
+)
+_UPDATE_ALIAS = (
+    aliases.update()
+    .where(aliases.c.model == sa.bindparam("where_model"), aliases.c.alias == sa.bindparam("where_alias"))
+    .values(**_POINTER)
+)
+_INSERT_MOVE = alias_history.insert().values(
+    {
+        name: sa.bindparam(name, type_=alias_history.c[name].type)
+        for name in ("model", "alias", "from_version", "to_version", "kind", "actor", "reason", "at")
+    }
+)
 _GET_BY_ID = sa.select(*_RETURNED).where(versions.c.id == sa.bindparam("id"))
 _START_SEGMENT = (
     versions.update()
@@ -378,15 +409,29 @@ def insert_version(
 def version_row(conn: sa.Connection, model: str, version: str, *, lock: bool = False) -> Any:
     """The ``versions`` row of ``model`` ``version``; NotFoundError if absent."""
     major, minor = parse_version(version)
-    query = sa.select(versions).where(
-        versions.c.model == model, versions.c.major == major, versions.c.minor == minor
-    )
-    if lock:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    query = _VERSION_ROW_LOCKED if lock else _VERSION_ROW
+    row = conn.execute(query, {"model": model, "major": major, "minor": minor}).first()
     if row is None:
         raise missing(conn, model, version)
     return row
+
+
+def _version_id(conn: sa.Connection, model: str, version: str) -> int:
+    """The row id of ``model`` ``version``; NotFoundError if absent."""
+    major, minor = parse_version(version)
+    row = _first(conn, _VERSION_ID, {"model": model, "major": major, "minor": minor})
+    if row is None:
+        raise missing(conn, model, version)
+    return int(row[0])
+
+
+def _first(conn: sa.Connection, statement: Any, values: dict[str, Any]) -> Any:
+    """The first row of one of this module's statements (``None`` for none, or a write):
+    prepared on SQLite (:class:`PreparedStatement`), else executed."""
+    if conn.dialect.name == "sqlite":
+        return _prepared(statement, conn.dialect).first(conn, values)
+    result = conn.execute(statement, values)
+    return result.first() if result.returns_rows else None
 
 
 def missing(conn: sa.Connection, model: str, version: str) -> NotFoundError:
@@ -409,15 +454,8 @@ def missing(conn: sa.Connection, model: str, version: str) -> NotFoundError:
 
 def current_alias(conn: sa.Connection, model: str, alias: str, *, lock: bool) -> str | None:
     """The version ``alias`` points at; with ``lock``, its row stays locked (PostgreSQL)."""
-    query = (
-        sa.select(versions.c.version)
-        .select_from(aliases.join(versions, aliases.c.version_id == versions.c.id))
-        .where(aliases.c.model == model, aliases.c.alias == alias)
-    )
-    if lock:
-        query = query.with_for_update(of=aliases)
-    value = conn.execute(query).scalar_one_or_none()
-    return None if value is None else str(value)
+    row = _first(conn, _ALIAS_LOCKED if lock else _ALIAS, {"model": model, "alias": alias})
+    return None if row is None else str(row[0])
 
 
 def move_alias(
@@ -443,34 +481,29 @@ def move_alias(
             f"alias {alias!r} of model {model!r}: expected it at {expected!r}, "
             f"found {current!r} (moved meanwhile)"
         )
-    where = (aliases.c.model == model, aliases.c.alias == alias)
+    key = {"model": model, "alias": alias}
     if target is None:
         if current is None:
             raise NotFoundError(f"alias {alias!r} of model {model!r}: no such alias")
-        conn.execute(aliases.delete().where(*where))
+        _first(conn, _DELETE_ALIAS, key)
     else:
-        version_id = version_row(conn, model, target).id
+        pointer = {"version_id": _version_id(conn, model, target), "updated_at": now}
         if current is None:
-            conn.execute(
-                aliases.insert().values(
-                    model=model, alias=alias, version_id=version_id, updated_at=now
-                )
-            )
-        else:
-            conn.execute(
-                aliases.update().where(*where).values(version_id=version_id, updated_at=now)
-            )
-    conn.execute(
-        alias_history.insert().values(
-            model=model,
-            alias=alias,
-            from_version=current,
-            to_version=target,
-            kind=kind,
-            actor=actor,
-            reason=reason,
-            at=now,
-        )
+            _first(conn, _INSERT_ALIAS, {**key, **pointer})
+        else:  # the WHERE names differ from the columns the SET binds
+            _first(conn, _UPDATE_ALIAS, {"where_model": model, "where_alias": alias, **pointer})
+    _first(
+        conn,
+        _INSERT_MOVE,
+        {
+            **key,
+            "from_version": current,
+            "to_version": target,
+            "kind": kind,
+            "actor": actor,
+            "reason": reason,
+            "at": now,
+        },
     )
     return AliasChange(model, alias, current, target, actor, reason, utc(now))
 

@@ -50,6 +50,7 @@ from lifelong.registry.signing import Signer
 from lifelong.registry.types import AliasChange, Iteration, Lineage, ModelVersion
 
 RECORD = record_columns(versions)
+_UPDATE_VERSION = versions.update().where(versions.c.id == sa.bindparam("row_id"))
 _KNOWN_VERSIONS = 100_000
 
 
@@ -333,7 +334,7 @@ class Registry:
 
         def write(conn: sa.Connection) -> ModelVersion:
             row = version_row(conn, model, version, lock=True)
-            conn.execute(versions.update().where(versions.c.id == row.id).values(**change(row)))
+            conn.execute(_UPDATE_VERSION, {**change(row), "row_id": row.id})  # SET: the changed columns
             return get_version(conn, model, version)
 
         return self._db.run(write, write=True)

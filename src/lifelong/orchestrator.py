@@ -10,6 +10,7 @@ process carries on where the last one stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -32,7 +33,8 @@ from lifelong.recovery import PENDING, Recovered, finish_interrupted
 from lifelong.registry.types import Iteration, Lineage, ModelVersion, TrainingMode
 from lifelong.runtime import Pipeline
 from lifelong.training import ModelBundle, Trainer
-from lifelong.training.challengers import PreparedChallenger, train_challengers
+from lifelong.training.trainer import TrainedModel
+from lifelong.training.challengers import Plan, PreparedChallenger, train_challengers
 from lifelong.training.recalibration import decide_recalibration
 from lifelong.training.reproduce import write_recorded_spec
 from lifelong.training.sampling import prepare_training_frame
@@ -78,6 +80,27 @@ def _link_or_copy(source: str, target: str) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One challenger an update considers: how it trains, on what, and how often it is refit."""
+
+    name: str | None
+    mode: TrainingMode
+    model: Any
+    window: timedelta
+    columns: tuple[str, ...] | None = None
+    every: int = 1
+
+
+@dataclass(frozen=True)
+class _Pooled:
+    """A challenger's latest version, kept as a candidate until the challenger is refit."""
+
+    version: ModelVersion
+    trained: TrainedModel  # its bundle; no fitting cost is counted again
+    iteration: Iteration
 
 
 @dataclass
@@ -142,6 +165,8 @@ class Orchestrator:
     _counts: dict[str, tuple[datetime, int, int]] = field(default_factory=dict)
     _scored: tuple[str, _FramePredictor] | None = None
     _trained: _Trainings | None = None
+    _pool: dict[str, _Pooled] = field(default_factory=dict)  # latest version of each named challenger
+    _updates: int = 0  # updates made by this orchestrator (challengers refit every n-th)
 
     # ------------------------------------------------------------------ state
     def champion(self) -> ModelVersion | None:
@@ -304,41 +329,43 @@ class Orchestrator:
             journal = FiringJournal(config.home / "firings" / f"{config.name}.jsonl")
             journal.record(decision.firing_id, "started", at=now, kind=decision.kind, reason=decision.reason)
         champion = self.champion()
+        screen = screen_for(self.pipeline.evaluator.gates, self.pipeline.store)
         candidates = self._candidates(mode)
-        window_start = now - max(window for *_, window in candidates)
+        reused = self._reused(candidates, champion, screened=screen is not None)
+        candidates = [candidate for candidate in candidates if candidate.name not in reused]
+        window_start = now - max(candidate.window for candidate in candidates)
         holdout_start = now - config.training.holdout
         seen_until = None
-        wants_state = any(wanted is TrainingMode.STATEFUL for _, wanted, _, _ in candidates)
+        wants_state = any(candidate.mode is TrainingMode.STATEFUL for candidate in candidates)
         if champion is not None and wants_state and champion.lineage.snapshot is not None:
             seen_until = champion.lineage.snapshot.end
         span_start = window_start if seen_until is None else max(min(window_start, seen_until), now - timedelta(days=365))
         labeled = self.pipeline.labeler.label(self.pipeline.store, span_start, now, now=now).frame
-        screen = screen_for(self.pipeline.evaluator.gates, self.pipeline.store)
         if screen is not None:  # quarantined sources neither train nor judge (lifelong.sources.quarantine)
             labeled = screen.exclude(labeled)
         times = labeled["event_time"] if len(labeled) else pd.Series([], dtype="datetime64[ns, UTC]")
         holdout = labeled[times >= holdout_start]
         history = labeled[times < holdout_start]
         reference = self.bundle(champion) if champion is not None else None
-        plans: list[tuple[str | None, TrainingMode, Any, pd.DataFrame]] = []
+        plans: list[Plan] = []
         problem = None
         recalibration = None
         if champion is not None and seen_until is not None:
             recalibration = decide_recalibration(self.pipeline, champion, history[history["event_time"] >= seen_until])
-        for name, wanted, model, window in candidates:
-            spec_hash = self.pipeline.training_spec(model).model_hash
-            effective = wanted
+        for candidate in candidates:
+            spec_hash = self.pipeline.training_spec(candidate.model, candidate.columns).model_hash
+            effective = candidate.mode
             if reference is not None and reference.model_hash != spec_hash:
                 effective = TrainingMode.STATELESS  # model iteration: a new major, from scratch
             if recalibration is not None and recalibration.from_scratch:
                 effective = TrainingMode.STATELESS  # recalibration: from scratch on the window
             stateful = effective is TrainingMode.STATEFUL and seen_until is not None
-            train = self._training_rows(history, now - window, seen_until if stateful else None)
+            train = self._training_rows(history, now - candidate.window, seen_until if stateful else None)
             train = prepare_training_frame(train, config.training, now=now, state_dir=config.home / "replay" / config.name)
             if len(train) < config.training.min_rows:
                 problem = problem or f"training rows: expected at least {config.training.min_rows}, got {len(train)}"
                 continue
-            plans.append((name, effective, model, train))
+            plans.append((candidate.name, effective, candidate.model, train, candidate.columns))
         if not plans:
             problem = problem or "training rows: expected at least one challenger to train, got none"
         elif len(holdout) == 0:
@@ -350,7 +377,12 @@ class Orchestrator:
             return skipped
         older = self._older_window(now)
         prepared = train_challengers(self.pipeline, plans, champion, reference, recalibration)
-        outcomes = [self._train_and_register(now, name, wanted, model, train, champion, holdout, older, trigger, ready) for (name, wanted, model, train), ready in zip(plans, prepared, strict=True)]
+        outcomes = [
+            self._train_and_register(now, plan, champion, holdout, older, trigger, ready)
+            for plan, ready in zip(plans, prepared, strict=True)
+        ]
+        fresh = len(outcomes)
+        outcomes += [self._rescore(pooled, champion, holdout, older) for pooled in reused.values() if pooled is not None]
         reports = [outcome[2] for outcome in outcomes]
         best = best_passing(reports)
         chosen = best if best is not None else 0
@@ -358,6 +390,8 @@ class Orchestrator:
         promote = report.passed and config.deployment.kind == "direct"
         for index, (other, _, other_report, _, other_name) in enumerate(outcomes):
             selected = index == chosen
+            if index >= fresh and not selected:
+                continue  # a kept version not chosen keeps the record of the update that trained it
             if selected:
                 status = "promoted" if promote else ("passed" if report.passed else "rejected")
             else:
@@ -367,7 +401,7 @@ class Orchestrator:
         known = self._trained is not None and self._trained.marker == registry.alias_version(config.name, CHALLENGER)
         registry.set_alias(config.name, CHALLENGER, version.version, actor=ACTOR, reason=f"trained on {trigger['kind']}")
         if known and self._trained is not None:  # what was read stays true: this update's versions added
-            for other, *_ in outcomes:
+            for other, *_ in outcomes[:fresh]:
                 self._trained.add(other.version, other.lineage.trigger)
             self._trained.marker = version.version
         if promote:
@@ -393,30 +427,57 @@ class Orchestrator:
             train_cpu_s=sum(other.cpu_seconds for _, other, *_ in outcomes),  # every challenger fitted
             at=now,
             candidates=tuple(
-                {"name": n, "version": v.version, "passed": r.passed, r.metric: r.challenger, "selected": i == chosen}
+                {"name": n, "version": v.version, "passed": r.passed, r.metric: r.challenger, "selected": i == chosen, "refit": i < fresh}
                 for i, (v, _, r, _, n) in enumerate(outcomes)
             ),
         )
+        self._updates += 1
+        for other, other_trained, _, other_iteration, other_name in outcomes[:fresh]:
+            if other_name is not None:
+                kept = dataclasses.replace(other_trained, cpu_seconds=0.0, wall_seconds=0.0)
+                self._pool[other_name] = _Pooled(other, kept, other_iteration)
         if self.on_update:
             self.on_update(result)
         return result
 
-    def _candidates(self, mode: TrainingMode | None) -> list[tuple[str | None, TrainingMode, Any, timedelta]]:
-        """The challengers to train ``(name, mode, model, window)``: the configured ones, or the spec's model in ``mode``."""
+    def _candidates(self, mode: TrainingMode | None) -> list[_Candidate]:
+        """The challengers of an update: the configured ones, or the spec's model in ``mode``."""
         config = self.pipeline.config
         default = mode or TrainingMode(config.training.mode)
         window = config.training.window
         if mode is not None or not config.evaluation.challengers:
-            return [(None, default, None, window)]
+            return [_Candidate(None, default, None, window)]
         return [
-            (
+            _Candidate(
                 c.name,
                 TrainingMode(c.mode) if c.mode is not None else default,
                 c.model,
                 c.window if c.window is not None else window,
+                c.features,
+                c.every,
             )
             for c in config.evaluation.challengers
         ]
+
+    def _reused(
+        self, candidates: list[_Candidate], champion: ModelVersion | None, *, screened: bool
+    ) -> dict[str, _Pooled | None]:
+        """Challengers not due for a refit at this update, by name, with the latest version to score again.
+
+        A challenger with ``every: n`` is refit at every n-th update of this orchestrator (and at
+        its first); a label-quality screen judges training rows, so with one every challenger is
+        refit. A kept version that is the champion is not scored against itself (``None``).
+        """
+        if screened:
+            return {}
+        kept: dict[str, _Pooled | None] = {}
+        for candidate in candidates:
+            pooled = self._pool.get(candidate.name) if candidate.name is not None else None
+            if pooled is None or candidate.every == 1 or self._updates % candidate.every == 0:
+                continue
+            is_champion = champion is not None and pooled.version.version == champion.version
+            kept[str(candidate.name)] = None if is_champion else pooled
+        return kept
 
     def _training_rows(self, history: pd.DataFrame, window_start: datetime, seen_until: datetime | None) -> pd.DataFrame:
         """The window (stateless), or the rows the champion has not seen plus a replayed share (stateful)."""
@@ -436,13 +497,17 @@ class Orchestrator:
         start, end = window
         return self.pipeline.labeler.label(self.pipeline.store, now - start, now - end, now=now).frame
 
+    def _rescore(
+        self, pooled: _Pooled, champion: ModelVersion | None, holdout: pd.DataFrame, older: pd.DataFrame | None
+    ) -> tuple[ModelVersion, TrainedModel, EvaluationReport, Iteration, str | None]:
+        """Score a kept challenger version again, on this update's held-out rows."""
+        report = self._evaluate(pooled.trained.bundle, champion, holdout, older=older)
+        return pooled.version, pooled.trained, report, pooled.iteration, pooled.version.lineage.trigger.get("challenger")
+
     def _train_and_register(
         self,
         now: datetime,
-        name: str | None,
-        wanted: TrainingMode,
-        model: Any,
-        train: pd.DataFrame,
+        plan: Plan,
         champion: ModelVersion | None,
         holdout: pd.DataFrame,
         older: pd.DataFrame | None,
@@ -452,7 +517,8 @@ class Orchestrator:
         """Train one challenger, score it against the champion, and register it as a version."""
         config = self.pipeline.config
         registry = self.pipeline.registry
-        spec = self.pipeline.training_spec(model)
+        name, _, model, train, columns = plan
+        spec = self.pipeline.training_spec(model, columns)
         trained, snapshot = prepared.trained, prepared.snapshot  # trained by the pipeline's executor
         iteration = trained.iteration
         base = champion if champion is not None else registry.latest(config.name)  # nothing serves: the last one tried

@@ -16,6 +16,7 @@ from lifelong.config import (
     SchemaConfig,
     SklearnConfig,
 )
+from lifelong.config.features import TabularFeaturesConfig
 from lifelong.config.models import (
     ImplicitALSConfig,
     RiverConfig,
@@ -51,6 +52,32 @@ def build_features(config: PipelineConfig) -> FeaturePipeline:
         missing=features.missing,
         unseen=features.unseen,
     )
+
+
+def restricted_features(config: PipelineConfig, columns: tuple[str, ...]) -> TabularFeaturesConfig:
+    """``config``'s features restricted to ``columns`` (a challenger that learns from fewer inputs)."""
+    features = config.features
+    known = [*features.numeric, *features.categorical]
+    unknown = [name for name in columns if name not in known]
+    if unknown or not columns:
+        raise ConfigError(f"features: expected some of the pipeline's feature columns {known}, got {list(columns)}")
+    return features.model_copy(
+        update={
+            "numeric": tuple(name for name in features.numeric if name in columns),
+            "categorical": {name: values for name, values in features.categorical.items() if name in columns},
+        }
+    )
+
+
+def variant_config(
+    config: PipelineConfig, model: ModelConfig | None = None, columns: tuple[str, ...] | None = None
+) -> PipelineConfig:
+    """``config`` with a challenger's own model and feature columns (a subset of its features, kinds
+    and categories kept); either left out keeps the pipeline's."""
+    variant = config if model is None else config.model_copy(update={"model": model})
+    if columns is None:
+        return variant
+    return variant.model_copy(update={"features": restricted_features(config, columns)})
 
 
 def build_labeler(config: PipelineConfig) -> Labeler:
@@ -145,23 +172,25 @@ class Pipeline:
     def label_column(self) -> str:
         return "label"
 
-    def _with_model(self, model: ModelConfig | None) -> PipelineConfig:
-        return self.config if model is None else self.config.model_copy(update={"model": model})
+    def variant(self, model: ModelConfig | None = None, columns: tuple[str, ...] | None = None) -> PipelineConfig:
+        """The spec a challenger trains under (:func:`variant_config`)."""
+        return variant_config(self.config, model, columns)
 
-    def new_learner(self, model: ModelConfig | None = None) -> Learner:
+    def new_learner(self, model: ModelConfig | None = None, columns: tuple[str, ...] | None = None) -> Learner:
         """A fresh learner of the spec's model, or of ``model`` (a challenger's model iteration)."""
-        kind, params = learner_params(self._with_model(model))
+        kind, params = learner_params(self.variant(model, columns))
         return build_learner(kind, params)
 
-    def training_spec(self, model: ModelConfig | None = None) -> TrainingSpec:
+    def training_spec(self, model: ModelConfig | None = None, columns: tuple[str, ...] | None = None) -> TrainingSpec:
+        variant = self.variant(model, columns)
         return TrainingSpec(
-            learner_factory=lambda: self.new_learner(model),
-            features=self.features,
-            model_hash=self._with_model(model).model_hash(),
+            learner_factory=lambda: self.new_learner(model, columns),
+            features=self.features if columns is None else build_features(variant),
+            model_hash=variant.model_hash(),
             label=self.label_column,
             passthrough=self.passthrough,
             min_rows=self.config.training.min_rows,
-            warm_start=WarmStart.of_model(self._with_model(model).model),
+            warm_start=WarmStart.of_model(variant.model),
         )
 
     def close(self) -> None:
@@ -181,6 +210,11 @@ class Pipeline:
         home = config.home
         home.mkdir(parents=True, exist_ok=True)
         learner_params(config)  # refuse a model that does not fit the features before any work
+        for index, challenger in enumerate(config.evaluation.challengers):
+            try:
+                learner_params(variant_config(config, challenger.model, challenger.features))
+            except ConfigError as exc:
+                raise ConfigError(f"evaluation.challengers[{index}].{exc}") from exc
         features = build_features(config)
         return cls(
             config=config,
@@ -196,4 +230,4 @@ class Pipeline:
         )
 
 
-__all__ = ["Pipeline", "build_features", "build_labeler", "build_schema", "learner_params"]
+__all__ = ["Pipeline", "build_features", "build_labeler", "build_schema", "learner_params", "restricted_features", "variant_config"]

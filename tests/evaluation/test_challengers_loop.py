@@ -9,6 +9,8 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pandas as pd
+
 from typer.testing import CliRunner
 
 from lifelong.cli import app
@@ -106,3 +108,69 @@ def test_challengers_differing_by_window_learn_from_their_own_span_and_the_recen
         assert chosen["name"] == "recent", outcome.candidates
     finally:
         pipeline.close()
+
+
+def test_a_challenger_refit_every_second_update_stays_a_candidate_in_between(tmp_path: Path) -> None:
+    write_stream(tmp_path / "events.csv", days=5, shift_day=4)
+    challengers = [{"name": "recent", "window": "12h"}, {"name": "long", "window": "3d", "every": 2}]
+    config = write_spec(
+        tmp_path,
+        training={"mode": "stateless", "window": "1d", "holdout": "4h", "min_rows": 100},
+        evaluation={"metric": "roc_auc", "gates": [{"kind": "not_worse", "tolerance": 0.5}], "challengers": challengers},
+    )
+    pipeline = Pipeline.open(load_config(config))
+    try:
+        ingest_once(pipeline)
+        orchestrator = Orchestrator(pipeline)
+        start = datetime(2024, 1, 4, tzinfo=timezone.utc)
+        outcomes = [orchestrator.update(start + timedelta(hours=6 * k), Decision(True, "manual", f"update {k}")) for k in range(3)]
+        assert all(isinstance(outcome, UpdateResult) for outcome in outcomes)
+        refits = [{c["name"]: c["refit"] for c in outcome.candidates} for outcome in outcomes]  # type: ignore[union-attr]
+        assert refits[0] == {"recent": True, "long": True} and refits[2] == {"recent": True, "long": True}
+        assert refits[1]["recent"] is True and refits[1].get("long") in (False, None)  # kept, or the champion itself
+        versions = pipeline.registry.versions("churn")
+        assert len(versions) == 5  # 2 + 1 + 2: the second update trained the recent window only
+        kept = outcomes[0].candidates[1]["version"]  # type: ignore[union-attr]
+        if "long" in refits[1]:  # scored again on the second update's rows, not trained again
+            again = next(c for c in outcomes[1].candidates if c["name"] == "long")  # type: ignore[union-attr]
+            assert again["version"] == kept and outcomes[1].train_cpu_s > 0  # type: ignore[union-attr]
+        assert pipeline.registry.alias_version("churn", "challenger-long") == outcomes[2].candidates[1]["version"] != kept  # type: ignore[union-attr]
+    finally:
+        pipeline.close()
+
+
+def test_a_challenger_on_some_of_the_features_is_a_model_iteration_that_reads_only_them(tmp_path: Path) -> None:
+    write_stream(tmp_path / "events.csv", days=4)
+    challengers = [
+        {"name": "all"},
+        {"name": "raw", "features": ["x1", "x2"], "model": {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}},
+    ]
+    config = write_spec(
+        tmp_path,
+        training={"mode": "stateless", "window": "1d", "holdout": "6h", "min_rows": 100},
+        evaluation={"metric": "roc_auc", "gates": [{"kind": "not_worse", "tolerance": 0.5}], "challengers": challengers},
+    )
+    pipeline = Pipeline.open(load_config(config))
+    try:
+        ingest_once(pipeline)
+        outcome = Orchestrator(pipeline).update(datetime(2024, 1, 3, 12, tzinfo=timezone.utc), Decision(True, "manual", "two shapes"))
+        assert isinstance(outcome, UpdateResult)
+        versions = {c["name"]: pipeline.registry.get("churn", c["version"]) for c in outcome.candidates}
+        assert versions["all"].version.split(".")[0] != versions["raw"].version.split(".")[0]  # another major
+        orchestrator = Orchestrator(pipeline)
+        raw = orchestrator.bundle(versions["raw"])
+        assert raw.features.numeric == ("x1", "x2") and not raw.features.categorical
+        row = {"x1": 0.5, "x2": -1.0}  # no x3, no segment: the raw challenger does not read them
+        assert raw.predict_proba_frame(pd.DataFrame([row])).shape == (1, 2)
+    finally:
+        pipeline.close()
+
+
+def test_challenger_settings_that_cannot_work_are_refused_naming_the_field(tmp_path: Path) -> None:
+    write_stream(tmp_path / "events.csv", days=2)
+    unknown = write_spec(tmp_path, evaluation={"metric": "roc_auc", "challengers": [{"name": "raw", "features": ["x1", "nope"]}]})
+    result = CliRunner().invoke(app, ["check", "-c", str(unknown)])
+    assert result.exit_code == 2 and "evaluation.challengers[0].features" in result.output and "nope" in result.output
+    never = write_spec(tmp_path, evaluation={"metric": "roc_auc", "challengers": [{"name": "long", "every": 2}]})
+    result = CliRunner().invoke(app, ["check", "-c", str(never)])
+    assert result.exit_code == 2 and "every" in result.output and "Traceback" not in result.output

@@ -176,13 +176,19 @@ class ChallengerConfig(Strict):
     model of another shape it is a model iteration, trained from scratch as a new major version.
     ``window`` replaces ``training.window`` for this challenger: challengers that differ only by
     how far back they learn, scored on the same held-out rows, let the loop pick the memory the
-    stream needs now (short right after a change, long while the concept holds).
+    stream needs now (short right after a change, long while the concept holds). ``features``
+    keeps some of the pipeline's feature columns (a simple model on the raw inputs beside a
+    richer one), a model iteration like another ``model``. ``every`` refits the challenger at
+    every n-th update only; in between, its latest version stays a candidate and is scored again
+    on the new held-out rows (a long window moves little from one update to the next).
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     mode: Literal["stateless", "stateful"] | None = None
     model: ModelConfig | None = None
     window: Duration | None = None
+    features: tuple[str, ...] | None = None
+    every: int = Field(default=1, ge=1)
 
 
 class EvaluationConfig(Strict):
@@ -198,6 +204,9 @@ class EvaluationConfig(Strict):
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"challengers: expected unique names, got {repeated} more than once")
+        if self.challengers and all(challenger.every > 1 for challenger in self.challengers):
+            every = [challenger.every for challenger in self.challengers]
+            raise ValueError(f"challengers: expected at least one refit at every update (every: 1), got every {every}")
         return self
 
 

@@ -75,6 +75,17 @@ class PipelineConfig(Strict):
         return self
 
     @model_validator(mode="after")
+    def _challenger_features_are_features(self) -> PipelineConfig:
+        known = [*self.features.numeric, *self.features.categorical]
+        for index, challenger in enumerate(self.evaluation.challengers):
+            columns = challenger.features
+            if columns is not None and (not columns or any(name not in known for name in columns)):
+                raise ValueError(
+                    f"evaluation.challengers[{index}].features: expected some of the feature columns {known}, got {list(columns)}"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _retention_keeps_the_training_window(self) -> PipelineConfig:
         if self.retention is not None:
             needed = self.training.window + self.training.holdout

@@ -28,7 +28,8 @@ from lifelong.training.trainer import TrainedModel
 if TYPE_CHECKING:
     from lifelong.runtime import Pipeline
 
-Plan = tuple[str | None, TrainingMode, Any, pd.DataFrame]
+Plan = tuple[str | None, TrainingMode, Any, pd.DataFrame, tuple[str, ...] | None]
+"""(challenger name, mode, model config or None, training rows, feature columns or None)"""
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ def train_challengers(
     champion_bundle: ModelBundle | None,
     recalibration: RecalibrationDecision | None = None,
 ) -> list[PreparedChallenger]:
-    """Snapshot, then train every plan ``(name, mode, model, rows)`` in one executor batch."""
-    frames = [rows.reset_index(drop=True) for _, _, _, rows in plans]
+    """Snapshot, then train every plan ``(name, mode, model, rows, columns)`` in one executor batch."""
+    frames = [rows.reset_index(drop=True) for _, _, _, rows, _ in plans]
     snapshots = [snapshot_rows(pipeline, rows) for rows in frames]
     jobs = [
         TrainingJob.for_pipeline(
@@ -72,9 +73,10 @@ def train_challengers(
             parent=champion if champion is not None and mode is TrainingMode.STATEFUL else None,
             model=model,
             name=name,
-            teacher=_teacher(pipeline, model, mode, champion, champion_bundle),
+            teacher=_teacher(pipeline, model, columns, mode, champion, champion_bundle),
+            columns=columns,
         )
-        for (name, mode, model, _), snapshot in zip(plans, snapshots, strict=True)
+        for (name, mode, model, _, columns), snapshot in zip(plans, snapshots, strict=True)
     ]
     store = pipeline.registry.artifacts
     written = {snapshot.sha256: rows for snapshot, rows in zip(snapshots, frames, strict=True)}
@@ -94,6 +96,7 @@ def train_challengers(
 def _teacher(
     pipeline: Pipeline,
     model: Any,
+    columns: tuple[str, ...] | None,
     mode: TrainingMode,
     champion: ModelVersion | None,
     champion_bundle: ModelBundle | None,
@@ -101,7 +104,7 @@ def _teacher(
     """The champion, when this plan is a model iteration whose spec starts from it (``warm_start``)."""
     if champion is None or champion_bundle is None or mode is TrainingMode.STATEFUL:
         return None
-    spec = pipeline.training_spec(model)
+    spec = pipeline.training_spec(model, columns)
     return champion if spec.warm_start is not None and champion_bundle.model_hash != spec.model_hash else None
 
 

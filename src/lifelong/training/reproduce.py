@@ -196,13 +196,14 @@ def reproduce(
     config, source, notes = _spec_for(pipeline, recorded, lineage.config_hash, version)
     challenger = lineage.trigger.get("challenger")
     model_config = None
+    columns = None
     if challenger is not None:
         chosen = [c for c in config.evaluation.challengers if c.name == challenger]
         if not chosen:
             raise DataError(
                 f"version {version}: challenger {challenger!r}: expected it in the recorded spec's evaluation.challengers, got none"
             )
-        model_config = chosen[0].model
+        model_config, columns = chosen[0].model, chosen[0].features
     from lifelong.runtime import build_features
 
     rebuilt = dataclasses.replace(pipeline, config=config, features=build_features(config))
@@ -222,6 +223,7 @@ def reproduce(
         model=model_config,
         name=f"reproduce-{version}",
         teacher=teacher,
+        columns=columns,
     )
     if job.model_hash != recorded_bundle.model_hash:
         notes.append(

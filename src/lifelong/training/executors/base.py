@@ -141,20 +141,17 @@ class TrainingJob:
         holdout: SnapshotRef | None = None,
         name: str | None = None,
         teacher: ModelVersion | None = None,
+        columns: tuple[str, ...] | None = None,
     ) -> TrainingJob:
         """The job that trains ``pipeline``'s model (or the challenger ``model``) on ``snapshot``.
 
-        ``teacher`` (the champion) is what a model with ``warm_start`` starts from.
+        ``teacher`` (the champion) is what a model with ``warm_start`` starts from; ``columns``
+        are the challenger's own feature columns.
         """
         from lifelong.runtime import learner_params
 
-        config = (
-            pipeline.config
-            if model is None
-            else pipeline.config.model_copy(update={"model": model})
-        )
-        kind, params = learner_params(config)
-        spec = pipeline.training_spec(model)
+        kind, params = learner_params(pipeline.variant(model, columns))
+        spec = pipeline.training_spec(model, columns)
         return cls(
             artifacts_root=str(pipeline.registry.artifacts.root.resolve()),
             snapshot=snapshot,

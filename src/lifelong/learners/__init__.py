@@ -8,7 +8,7 @@ Examples
 >>> build_learner("lightgbm", {"trees": 5})
 Traceback (most recent call last):
 ...
-lifelong.errors.ConfigError: learner.trees: not a parameter of kind 'lightgbm'; expected some of ['feature_fraction', 'learning_rate', 'max_trees', 'min_data_in_leaf', 'n_estimators', 'num_leaves', 'num_threads', 'objective', 'refit_decay', 'refit_leaves', 'seed', 'update_estimators']
+lifelong.errors.ConfigError: learner.trees: not a parameter of kind 'lightgbm'; expected some of ['feature_fraction', 'learning_rate', 'max_bin', 'max_trees', 'min_data_in_leaf', 'n_estimators', 'num_leaves', 'num_threads', 'objective', 'refit_decay', 'refit_leaves', 'seed', 'update_estimators']
 """
 
 from __future__ import annotations

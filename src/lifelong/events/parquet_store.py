@@ -91,8 +91,8 @@ def _sql_name(name: str) -> str:
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:
     frame = table.to_pandas()
-    for name in frame.columns:
-        if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+    for name, dtype in frame.dtypes.items():  # the dtypes at once: no column is taken out for its type
+        if isinstance(dtype, pd.DatetimeTZDtype):
             frame[name] = frame[name].dt.tz_convert("UTC")
     return frame
 

@@ -27,23 +27,36 @@ class BlobStore(Protocol):
 
 def _summary(frame: pd.DataFrame, label: str) -> dict[str, Any]:
     stats: dict[str, Any] = {}
+    if not len(frame):
+        return stats
     numeric = [
         column
         for column, dtype in frame.dtypes.items()
         if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
     ]
-    matrix = frame[numeric].to_numpy(dtype=np.float64, na_value=np.nan)  # one copy, not one per column
+    # One copy, not one per column; column-major, so that each column's reductions run over
+    # contiguous values exactly as they would on that column alone (same floats, bit for bit).
+    matrix = np.asfortranarray(frame[numeric].to_numpy(dtype=np.float64, na_value=np.nan))
+    complete = np.isfinite(matrix).all(axis=0)
+    whole = matrix if complete.all() else np.asfortranarray(matrix[:, complete])
+    summaries = zip(
+        whole.mean(axis=0).tolist(),
+        whole.std(axis=0).tolist(),
+        whole.min(axis=0).tolist(),
+        whole.max(axis=0).tolist(),
+        strict=True,
+    )
     for position, column in enumerate(numeric):
-        values = matrix[:, position]
-        finite = values[np.isfinite(values)]
-        if len(finite):
-            stats[str(column)] = {
-                "mean": float(finite.mean()),
-                "std": float(finite.std()),
-                "min": float(finite.min()),
-                "max": float(finite.max()),
-            }
-    if label in frame.columns and len(frame):
+        if complete[position]:  # every value finite: all columns at once
+            mean, std, low, high = next(summaries)
+        else:  # the finite values, if any
+            values = matrix[:, position]
+            finite = values[np.isfinite(values)]
+            if not len(finite):
+                continue
+            mean, std, low, high = float(finite.mean()), float(finite.std()), float(finite.min()), float(finite.max())
+        stats[str(column)] = {"mean": mean, "std": std, "min": low, "max": high}
+    if label in frame.columns:
         counts = frame[label].astype(str).value_counts()
         stats["label_counts"] = {str(k): int(v) for k, v in counts.items()}
     return stats
@@ -53,10 +66,11 @@ def snapshot_bytes(frame: pd.DataFrame) -> bytes:
     """Deterministic Parquet bytes of ``frame`` (same rows, same bytes).
 
     Plain encoding under zstd: dictionary pages double the cost of a write and, once
-    compressed, save nothing on the numeric columns training rows are mostly made of.
+    compressed, save nothing on the numeric columns training rows are mostly made of. The
+    Arrow table is built column by column, as ``pa.Table.from_pandas`` builds it without the
+    pandas metadata (which the bytes never held), at a fraction of its cost per column.
     """
-    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-    table = table.replace_schema_metadata(None)
+    table = pa.Table.from_arrays([pa.array(values) for _, values in frame.items()], names=[str(name) for name in frame.columns])
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd", use_dictionary=False, write_statistics=False)
     return buffer.getvalue()

@@ -9,6 +9,7 @@ global random generators, for libraries that draw from them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -103,7 +104,10 @@ def train_job(
         weight=job.weight,
         warm_start=None if job.warm_start is None else WarmStart.from_dict(job.warm_start),
     )
-    with tempfile.TemporaryDirectory(prefix="lifelong-worker-") as tmp:
+    # Scratch space only for what is materialized or saved here (not for a bundle kept in ``keep``).
+    teaching = job.warm_start is not None and job.teacher_artifact is not None
+    scratch = keep is None or job.parent_artifact is not None or teaching
+    with tempfile.TemporaryDirectory(prefix="lifelong-worker-") if scratch else contextlib.nullcontext("") as tmp:
         parent = None
         if job.parent_artifact is not None:
             parent = ModelBundle.load(

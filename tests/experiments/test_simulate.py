@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -120,3 +121,17 @@ def test_cli_writes_the_json_report(tmp_path: Path, datasets: Path) -> None:
     row = report["policies"]["default"]
     assert set(row) >= {"accuracy", "samples_per_s", "train_cpu_s", "versions", "promotions"}
     assert row["accuracy"] > 0.6
+
+
+def test_default_policy_runs_on_categorical_inputs_and_a_multiclass_string_target(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 1_600
+    kind = rng.choice(["red", "green", "blue"], n)
+    x = rng.standard_normal(n)
+    target = np.where(kind == "red", "stop", np.where(x > 0, "go", "wait"))
+    frame = pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=n, freq="min").astype(str), "x": x, "kind": kind, "y": target})
+    profile = profile_stream(csv(tmp_path, frame), timestamp="ts", target="y")
+    assert profile.categorical == {"kind": ("blue", "green", "red")} and len(profile.classes) == 3
+    default = simulate(profile, ["default"])["policies"]["default"]
+    served = default["timeline"][2:]  # the first 500 rows are served before any model exists
+    assert default["promotions"] >= 2 and all(part["accuracy"] > 0.95 for part in served), served

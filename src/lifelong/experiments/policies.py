@@ -1,8 +1,9 @@
 """Update policies a simulation compares, each a pipeline spec over the same stream.
 
 Every policy trains the same LightGBM model on the same features (the stream's inputs and
-its point-in-time context, :mod:`lifelong.experiments.context`) and differs only in *when*
-it updates, *how* (from scratch or from the champion) and *on what window*:
+its point-in-time context, :mod:`lifelong.experiments.context`; ``default`` adds a linear
+challenger) and differs in *when* it updates, *how* (from scratch or from the champion) and
+*on what window*:
 
 ========================  ===========================================================
 ``static``                trained once, as soon as enough labeled rows exist; never again
@@ -14,10 +15,11 @@ it updates, *how* (from scratch or from the champion) and *on what window*:
 ``triggered``             updated when the served error rises significantly (performance
                           trigger: one-sided Welch test at 5% on the last 500 rows against the
                           champion's held-out error), and at least every 5,000 rows; stateful
-``default``               every few hundred labeled rows (volume trigger), three challengers
-                          retrained from scratch on windows of 625, 2,500 and 10,000 rows,
-                          scored on the same held-out rows; the best is promoted when gated
-                          in against the champion
+``default``               every few hundred labeled rows (volume trigger), LightGBM challengers
+                          retrained from scratch on windows of 625, 2,500 and 10,000 rows (the
+                          longest at every second update, scored again in between) and a
+                          logistic regression on the stream's own inputs, all scored on the
+                          same held-out rows; the best is promoted when gated in
 ========================  ===========================================================
 
 Windows are measured in rows and turned into data time with the stream's mean spacing, so
@@ -31,8 +33,12 @@ champion's. Why several windows: no single window suits every stream or every mo
 Right after an abrupt change only a short window has forgotten the old concept; while a noisy
 concept holds, a long window averages the noise out; under gradual drift the middle one wins.
 Scoring windows a factor of four apart on the same recent rows lets the loop pick the memory
-the stream needs at each update, with no per-stream setting. Each retrain stays cheap (50
-trees of 15 leaves on at most 10,000 rows).
+the stream needs at each update, with no per-stream setting. A window moves by a few hundred
+rows between updates, a small share of the longest: it is refit at every second update and
+its latest version competes in between. Why a linear model: where the concept is a linear boundary on the raw inputs (SEA), trees approximate it in steps
+and the context features are noise; a logistic regression on the inputs alone learns it from
+a few hundred rows. Each retrain stays cheap (50 trees of 15 leaves on at most 10,000 rows;
+the linear model in milliseconds).
 """
 
 from __future__ import annotations
@@ -47,6 +53,22 @@ from lifelong.config import PipelineConfig, parse_config
 from lifelong.errors import ConfigError
 from lifelong.experiments.context import StreamContext
 from lifelong.experiments.profile import StreamProfile
+
+
+@dataclass(frozen=True)
+class Challenger:
+    """One challenger of a policy: its window in rows, how often it is refit, and its model."""
+
+    name: str
+    rows: int
+    every: int = 1
+    linear: bool = False  # a logistic regression on the stream's own inputs (no context features)
+
+
+def linear_model(classes: int) -> dict[str, Any]:
+    """A logistic regression: liblinear for two classes, multinomial L-BFGS for more."""
+    params: dict[str, Any] = {"solver": "liblinear"} if classes <= 2 else {"solver": "lbfgs", "max_iter": 500}
+    return {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression", "params": params}
 
 
 @dataclass(frozen=True)
@@ -65,7 +87,7 @@ class Policy:
     window_rows: int = 2_500
     window: timedelta = timedelta(0)
     every_rows: int | None = None
-    challenger_rows: tuple[tuple[str, int], ...] = ()
+    challengers: tuple[Challenger, ...] = ()
 
 
 POLICIES: Mapping[str, Policy] = {
@@ -80,7 +102,12 @@ POLICIES: Mapping[str, Policy] = {
         "stateless",
         "volume",
         window_rows=10_000,
-        challenger_rows=(("short", 625), ("medium", 2_500), ("long", 10_000)),
+        challengers=(
+            Challenger("short", 625),
+            Challenger("medium", 2_500),
+            Challenger("long", 10_000, every=2),
+            Challenger("linear", 2_500, linear=True),
+        ),
     ),
 }
 HOLDOUT_ROWS = 200
@@ -111,6 +138,13 @@ def _triggers(profile: StreamProfile, plan: Policy) -> list[dict[str, Any]]:
         ]
     rows = plan.every_rows if plan.every_rows is not None else update_rows(profile.rows)
     return [{"kind": "volume", "growth": 1e-9, "min_rows": rows}]
+
+
+def _challenger(profile: StreamProfile, challenger: Challenger) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": challenger.name, "window": _rows_time(profile, challenger.rows), "every": challenger.every}
+    if challenger.linear:
+        spec.update(model=linear_model(len(profile.classes)), features=[*profile.numeric, *profile.categorical])
+    return spec
 
 
 def policy_config(
@@ -167,7 +201,7 @@ def policy_config(
         "evaluation": {
             "metric": "accuracy",
             "gates": [{"kind": "min_rows", "rows": 30}, {"kind": "not_worse", "tolerance": 0.01}],
-            "challengers": [{"name": name, "window": _rows_time(profile, rows)} for name, rows in plan.challenger_rows],
+            "challengers": [_challenger(profile, challenger) for challenger in plan.challengers],
         },
         "deployment": {"kind": "direct"},
         "triggers": {"triggers": _triggers(profile, plan)},
@@ -175,4 +209,4 @@ def policy_config(
     return parse_config(raw, origin=f"policy {policy}")
 
 
-__all__ = ["HOLDOUT_ROWS", "POLICIES", "Policy", "policy_config", "update_rows"]
+__all__ = ["HOLDOUT_ROWS", "POLICIES", "Challenger", "Policy", "policy_config", "update_rows"]

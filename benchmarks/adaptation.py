@@ -147,6 +147,7 @@ def _timed(correct: int, rows: int, start: float, cpu: float) -> dict[str, Any]:
 
 
 def _lifelong(profile: Any, policy: str) -> dict[str, Any]:
+    import skops.io  # noqa: F401  # a one-time import (skops walks every installed estimator), outside the run as River's is
     from lifelong.experiments import simulate_policy
 
     result = simulate_policy(profile, policy).to_dict()

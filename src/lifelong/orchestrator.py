@@ -11,6 +11,7 @@ process carries on where the last one stopped.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shutil
 import tempfile
@@ -34,7 +35,7 @@ from lifelong.registry.types import Iteration, Lineage, ModelVersion, TrainingMo
 from lifelong.runtime import Pipeline
 from lifelong.training import ModelBundle, Trainer
 from lifelong.training.trainer import TrainedModel
-from lifelong.training.challengers import Plan, PreparedChallenger, train_challengers
+from lifelong.training.challengers import FailedChallenger, Plan, PreparedChallenger, train_challengers
 from lifelong.training.recalibration import decide_recalibration
 from lifelong.training.reproduce import write_recorded_spec
 from lifelong.training.sampling import prepare_training_frame
@@ -46,6 +47,7 @@ CHALLENGER = "challenger"
 ACTOR = "lifelong-orchestrator"
 RECOUNT_EVERY = 32  # labeled-row counts and the last training: read in full after this many cheap checks
 BUNDLES_KEPT = 4  # loaded bundles kept in memory (the champion and the latest ones)
+_LOG = logging.getLogger("lifelong.orchestrator")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class UpdateResult:
     train_cpu_s: float  # CPU seconds of fitting, all the challengers of the update together
     at: datetime
     candidates: tuple[dict[str, Any], ...] = ()
+    failed: tuple[dict[str, Any], ...] = ()  # challengers whose training failed: name and error
 
 
 @dataclass(frozen=True)
@@ -377,9 +380,13 @@ class Orchestrator:
             return skipped
         older = self._older_window(now)
         prepared = train_challengers(self.pipeline, plans, champion, reference, recalibration)
+        failed = tuple(ready.to_dict() for ready in prepared if isinstance(ready, FailedChallenger))
+        for failure in failed:
+            _LOG.warning("challenger %s failed to train and is left out of this update: %s", failure["name"], failure["error"])
         outcomes = [
             self._train_and_register(now, plan, champion, holdout, older, trigger, ready)
             for plan, ready in zip(plans, prepared, strict=True)
+            if isinstance(ready, PreparedChallenger)
         ]
         fresh = len(outcomes)
         outcomes += [self._rescore(pooled, champion, holdout, older) for pooled in reused.values() if pooled is not None]
@@ -430,6 +437,7 @@ class Orchestrator:
                 {"name": n, "version": v.version, "passed": r.passed, r.metric: r.challenger, "selected": i == chosen, "refit": i < fresh}
                 for i, (v, _, r, _, n) in enumerate(outcomes)
             ),
+            failed=failed,
         )
         self._updates += 1
         for other, other_trained, _, other_iteration, other_name in outcomes[:fresh]:

@@ -10,11 +10,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from typer.testing import CliRunner
 
 from lifelong.cli import app
 from lifelong.config import load_config
+from lifelong.errors import LifelongError
 from lifelong.ingest import ingest_once
 from lifelong.orchestrator import Orchestrator, UpdateResult
 from lifelong.runtime import Pipeline
@@ -174,3 +176,28 @@ def test_challenger_settings_that_cannot_work_are_refused_naming_the_field(tmp_p
     never = write_spec(tmp_path, evaluation={"metric": "roc_auc", "challengers": [{"name": "long", "every": 2}]})
     result = CliRunner().invoke(app, ["check", "-c", str(never)])
     assert result.exit_code == 2 and "every" in result.output and "Traceback" not in result.output
+
+
+def test_a_challenger_that_fails_to_train_is_left_out_and_the_others_go_on(tmp_path: Path) -> None:
+    write_stream(tmp_path / "events.csv", days=4)
+    broken = {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression", "params": {"C": -1.0}}  # refused by scikit-learn
+    training = {"mode": "stateless", "window": "1d", "holdout": "6h", "min_rows": 100}
+    gates = [{"kind": "not_worse", "tolerance": 0.5}]
+    config = write_spec(tmp_path, training=training, evaluation={"metric": "roc_auc", "gates": gates, "challengers": [{"name": "good"}, {"name": "broken", "model": broken}]})
+    pipeline = Pipeline.open(load_config(config))
+    try:
+        ingest_once(pipeline)
+        outcome = Orchestrator(pipeline).update(datetime(2024, 1, 3, 12, tzinfo=timezone.utc), Decision(True, "manual", "one broken"))
+        assert isinstance(outcome, UpdateResult) and outcome.promoted
+        assert [c["name"] for c in outcome.candidates] == ["good"]
+        assert [f["name"] for f in outcome.failed] == ["broken"] and "C" in outcome.failed[0]["error"]
+        assert [v.version for v in pipeline.registry.versions("churn")] == [outcome.version]
+    finally:
+        pipeline.close()
+    only_broken = write_spec(tmp_path, training=training, evaluation={"metric": "roc_auc", "gates": gates, "challengers": [{"name": "broken", "model": broken}, {"name": "also", "model": broken}]})
+    pipeline = Pipeline.open(load_config(only_broken))
+    try:
+        with pytest.raises(LifelongError, match="LogisticRegression"):  # nothing trained: the update fails
+            Orchestrator(pipeline).update(datetime(2024, 1, 3, 18, tzinfo=timezone.utc), Decision(True, "manual", "all broken"))
+    finally:
+        pipeline.close()

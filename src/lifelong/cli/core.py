@@ -127,6 +127,8 @@ def retrain(
         verdict = "promoted" if outcome.promoted else "not promoted"
         warm = "" if not (distill or grow) else f", {'distilled' if distill else 'grown'} from {outcome.parent}"
         console.print(f"{model} {outcome.version} ({outcome.mode}{warm}, parent {outcome.parent or '-'}): {verdict}: {outcome.report['reason']}")
+        for failure in outcome.failed:
+            console.print(f"challenger {failure['name']} failed to train and was left out: {failure['error']}")
 
 
 @app.command()

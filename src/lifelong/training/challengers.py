@@ -6,6 +6,10 @@ from those snapshots and the champion's artifact. An executor in this process tr
 rows just written, without reading them back. Each result comes back with the metrics the
 orchestrator records on the version besides the training cost: the recalibration decision
 and the forgetting measured on the ancestors' training windows.
+
+A challenger whose training fails does not take the others down: when the batch fails, each
+job is run again alone, and the ones that fail come back as :class:`FailedChallenger` with
+their error. Only when every challenger fails does the update fail.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lifelong.errors import LifelongError
 from lifelong.registry.types import ModelVersion, SnapshotRef, TrainingMode
 from lifelong.training.bundle import ModelBundle
-from lifelong.training.executors import TrainingJob
+from lifelong.training.executors import JobResult, TrainingJob
 from lifelong.training.forgetting import forgetting_metrics
 from lifelong.training.recalibration import RecalibrationDecision
 from lifelong.training.snapshot import write_snapshot
@@ -42,6 +47,17 @@ class PreparedChallenger:
     saved: Path | None = None  # the bundle as the executor stored it, until its next batch
 
 
+@dataclass(frozen=True)
+class FailedChallenger:
+    """A planned challenger whose training failed, and why."""
+
+    name: str | None
+    error: LifelongError
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "error": str(self.error)}
+
+
 def snapshot_rows(pipeline: Pipeline, rows: pd.DataFrame) -> SnapshotRef:
     """Store the training rows of one challenger as its snapshot."""
     end = rows["event_time"].max() + pd.Timedelta(microseconds=1)
@@ -61,8 +77,11 @@ def train_challengers(
     champion: ModelVersion | None,
     champion_bundle: ModelBundle | None,
     recalibration: RecalibrationDecision | None = None,
-) -> list[PreparedChallenger]:
-    """Snapshot, then train every plan ``(name, mode, model, rows, columns)`` in one executor batch."""
+) -> list[PreparedChallenger | FailedChallenger]:
+    """Snapshot, then train every plan ``(name, mode, model, rows, columns)`` in one executor batch.
+
+    Raises the first failure when no challenger could be trained.
+    """
     frames = [rows.reset_index(drop=True) for _, _, _, rows, _ in plans]
     snapshots = [snapshot_rows(pipeline, rows) for rows in frames]
     jobs = [
@@ -80,9 +99,14 @@ def train_challengers(
     ]
     store = pipeline.registry.artifacts
     written = {snapshot.sha256: rows for snapshot, rows in zip(snapshots, frames, strict=True)}
-    results = pipeline.executor.run_written(jobs, frames=written, store=store)  # never read back
-    prepared = []
-    for result, snapshot in zip(results, snapshots, strict=True):
+    results = _run_each(pipeline, jobs, written)
+    if not any(isinstance(result, JobResult) for result in results):
+        raise next(result for result in results if isinstance(result, LifelongError))
+    prepared: list[PreparedChallenger | FailedChallenger] = []
+    for result, snapshot, (name, *_) in zip(results, snapshots, plans, strict=True):
+        if isinstance(result, LifelongError):
+            prepared.append(FailedChallenger(name, result))
+            continue
         trained = pipeline.executor.load(result, pipeline.registry.artifacts)
         metrics: dict[str, Any] = {"executor": pipeline.executor.kind}
         if recalibration is not None:
@@ -91,6 +115,28 @@ def train_challengers(
             metrics.update(forgetting_metrics(pipeline, champion, champion_bundle, trained.bundle))
         prepared.append(PreparedChallenger(trained, snapshot, metrics, pipeline.executor.saved_bundle(result)))
     return prepared
+
+
+def _run_each(
+    pipeline: Pipeline, jobs: Sequence[TrainingJob], written: dict[str, pd.DataFrame]
+) -> list[JobResult | LifelongError]:
+    """The jobs' results in one batch; after a failure, each job alone, its failure in its place."""
+    store = pipeline.registry.artifacts
+    try:
+        return list(pipeline.executor.run_written(jobs, frames=written, store=store))  # never read back
+    except LifelongError as failure:
+        if len(jobs) == 1:
+            raise
+        first: LifelongError = failure
+    outcomes: list[JobResult | LifelongError] = []
+    for job in jobs:
+        try:
+            outcomes.extend(pipeline.executor.run_written([job], frames=written, store=store))
+        except LifelongError as exc:
+            outcomes.append(exc)
+    if all(isinstance(outcome, LifelongError) for outcome in outcomes):
+        raise first
+    return outcomes
 
 
 def _teacher(
@@ -108,4 +154,4 @@ def _teacher(
     return champion if spec.warm_start is not None and champion_bundle.model_hash != spec.model_hash else None
 
 
-__all__ = ["Plan", "PreparedChallenger", "snapshot_rows", "train_challengers"]
+__all__ = ["FailedChallenger", "Plan", "PreparedChallenger", "snapshot_rows", "train_challengers"]

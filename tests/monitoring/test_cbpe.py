@@ -15,6 +15,7 @@ from service_support import require
 
 from lifelong.errors import ConfigError, DataError
 from lifelong.monitoring.cbpe import CBPE
+from lifelong.monitoring.drift import Impact
 
 ROOT = Path(__file__).resolve().parents[2]
 NANNYML_PYTHON = ROOT / ".bench-venvs" / "nannyml" / "bin" / "python"
@@ -46,6 +47,23 @@ def test_miscalibrated_scores_are_calibrated_on_the_reference() -> None:
     y2, p2 = _scored(rng, 5000)
     estimate = cbpe.estimate(0.5 + (p2 - 0.5) * 0.3)
     assert estimate.calibrated and abs(estimate.value - accuracy_score(y2, p2 >= 0.5)) < 0.02
+
+
+@pytest.mark.parametrize("metric", ["roc_auc", "accuracy"])
+def test_a_drop_is_estimate_against_estimate_so_the_estimators_bias_cancels(metric: str) -> None:
+    """Uncalibrated, underconfident scores on a stationary stream: the estimate is off, its drop is not."""
+    rng = np.random.default_rng(1)
+
+    def underconfident(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y, p = _scored(rng, n)
+        logit = np.log(p / (1 - p))
+        return y, 1 / (1 + np.exp(-0.4 * logit))
+
+    y, scores = underconfident(3000)
+    estimate = CBPE(metric=metric, calibration="none").fit(y, scores).estimate(underconfident(3000)[1])
+    impact = Impact(metric, estimate.reference_value, estimate, None)
+    assert abs(estimate.reference_value - estimate.value) > 0.05  # the estimator's bias on this model
+    assert impact.estimated_drop is not None and abs(impact.estimated_drop) < 0.02
 
 
 def test_bad_input_is_refused() -> None:

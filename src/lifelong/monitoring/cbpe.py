@@ -47,6 +47,7 @@ class Estimate:
     rows: int
     reference_value: float
     calibrated: bool
+    reference_estimate: float = float("nan")  # the same estimate on the reference rows themselves
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class Estimate:
             "standard_error": self.standard_error,
             "rows": self.rows,
             "reference_value": self.reference_value,
+            "reference_estimate": self.reference_estimate,
             "calibrated": self.calibrated,
         }
 
@@ -141,6 +143,7 @@ class CBPE:
         self._reference_value = float("nan")
         self._reference_std = float("nan")
         self._reference_fraction = float("nan")
+        self._reference_estimate = float("nan")
         self._fitted = False
 
     def fit(self, y: NDArray[Any], scores: FloatArray) -> Self:
@@ -157,6 +160,7 @@ class CBPE:
         else:
             self._reference_value = float(roc_auc_score(y_arr, p))
             self._reference_fraction = float(np.mean(y_arr))
+        self._reference_estimate = self._expected(p, (p >= self.threshold).astype(int))[0]
         self._fitted = True
         return self
 
@@ -176,18 +180,22 @@ class CBPE:
         p = self._checked(scores)[1]
         if len(p) == 0:
             raise DataError("scores: expected at least one score to estimate from, got none")
+        answered = (p >= self.threshold).astype(int) if predictions is None else np.asarray(predictions).ravel()
+        if len(answered) != len(p):
+            raise DataError(f"predictions: expected {len(p)} values (one per score), got {len(answered)}")
+        value, error = self._expected(p, answered)
+        return Estimate(
+            self.metric, value, error, len(p), self._reference_value, self._calibrator is not None, self._reference_estimate
+        )
+
+    def _expected(self, p: FloatArray, answered: NDArray[Any]) -> tuple[float, float]:
+        """The metric expected from scores ``p`` (and answered labels, for accuracy), with its standard error."""
         calibrated = self.calibrated(p)
         if self.metric == "accuracy":
-            answered = (p >= self.threshold).astype(int) if predictions is None else np.asarray(predictions).ravel()
-            if len(answered) != len(p):
-                raise DataError(f"predictions: expected {len(p)} values (one per score), got {len(answered)}")
-            value = expected_accuracy(calibrated, answered)
-            error = self._reference_std / np.sqrt(len(p))
-        else:
-            value = expected_roc_auc(calibrated, p)
-            positives = self._reference_fraction * len(p)
-            error = hanley_mcneil_error(value, positives, len(p) - positives)
-        return Estimate(self.metric, value, float(error), len(p), self._reference_value, self._calibrator is not None)
+            return expected_accuracy(calibrated, answered), float(self._reference_std / np.sqrt(len(p)))
+        value = expected_roc_auc(calibrated, p)
+        positives = self._reference_fraction * len(p)
+        return value, hanley_mcneil_error(value, positives, len(p) - positives)
 
     @staticmethod
     def _checked(scores: Any, y: Any = None) -> tuple[NDArray[Any], FloatArray]:

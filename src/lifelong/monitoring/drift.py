@@ -93,7 +93,18 @@ class Impact:
 
     @property
     def estimated_drop(self) -> float | None:
-        return self._drop(self.estimated.value if self.estimated is not None else None)
+        """The estimate's drop from the same estimate on the champion's held-out rows.
+
+        Estimate against estimate, so that what the estimator gets wrong on this model (an
+        uncalibrated one, say) cancels out; against ``baseline`` when that is unknown.
+        """
+        if self.estimated is None:
+            return None
+        reference = self.estimated.reference_estimate
+        if not np.isfinite(reference):
+            return self._drop(self.estimated.value)
+        value = self.estimated.value
+        return get_metric(self.metric).better(reference, value) if np.isfinite(value) else None
 
     @property
     def measured_drop(self) -> float | None:

@@ -10,7 +10,8 @@ function of the state. It fires when the detector signalled at least ``persisten
 since the last training (so a rejected update is not retried on the same evidence) **and**,
 unless ``require_impact`` is off, the champion's metric since the first of them dropped by at
 least ``min_impact`` from its value before the change (held-out rows and the stream's labeled
-rows up to the detection) — estimated without labels (CBPE), or measured on final labels with an
+rows up to the detection) — estimated without labels (CBPE, against its own estimate on the
+held-out rows), or measured on final labels with an
 error rate significantly higher (one-sided Welch t-test at ``alpha``) than before.
 Detections in the first ``min_rows`` rows of a stream are warm-up and do not count. The reason names the detector, the stream, and the row index and event time of
 the detection. The combination's ``cooldown`` spaces firings.

@@ -6,7 +6,8 @@ function of the state. It fires when the last ``persistence`` windows all drifte
 carrying at least ``min_importance`` of the model's importance, Benjamini-Hochberg at ``alpha``
 across features, or the champion's scores) **and**, unless ``require_impact`` is off, the metric
 dropped by at least ``min_impact`` from the champion's held-out value — estimated without labels
-(CBPE) or measured on a complete labeled window. The windows must all begin after the last
+(CBPE, against its own estimate on the held-out rows, so the estimator's bias on the model
+cancels) or measured on a complete labeled window. The windows must all begin after the last
 training, so a rejected update is not retried on the same evidence.
 
 Examples

@@ -153,8 +153,9 @@ class ModelLoop:
                     self._alert(event, f"retrained as {outcome.version}: {outcome.trigger.get('reason', '')}", version=outcome.version)
             verdict = "promoted" if outcome.promoted else "not promoted"
             self._alert("update", f"{outcome.version} {verdict}: {outcome.report['reason']}", severity="info", version=outcome.version)
-            for failure in outcome.failed:  # the others went on without it
-                self.updates[-1].setdefault("failed", []).append(failure)
+            if outcome.failed:  # the others went on without them
+                self.updates[-1]["failed"] = list(outcome.failed)
+            for failure in outcome.failed:
                 self._alert("failure", f"challenger {failure['name']} failed to train: {failure['error']}", severity="warning")
         else:
             self.updates.append({"skipped": outcome.reason, "trigger": kind, "firing_id": firing, "at": outcome.at.isoformat()})

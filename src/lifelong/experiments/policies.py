@@ -35,9 +35,9 @@ concept holds, a long window averages the noise out; under gradual drift the mid
 Scoring windows a factor of four apart on the same recent rows lets the loop pick the memory
 the stream needs at each update, with no per-stream setting. A window moves by a few hundred
 rows between updates, a small share of the longest: it is refit at every second update and
-its latest version competes in between. Why a linear model: where the concept is a linear boundary on the raw inputs (SEA), trees approximate it in steps
-and the context features are noise; a logistic regression on the inputs alone learns it from
-a few hundred rows. Each retrain stays cheap (50 trees of 15 leaves on at most 10,000 rows;
+its latest version competes in between. Why a linear model: where the concept is a linear
+boundary on the raw inputs (SEA), trees approximate it in steps and the context features are
+noise; a logistic regression on the inputs alone learns it from a few hundred rows. Each retrain stays cheap (50 trees of 15 leaves on at most 10,000 rows;
 the linear model in milliseconds).
 """
 

@@ -86,10 +86,10 @@ class Impact:
     estimated: Estimate | None
     measured: WindowPerformance | None
 
-    def _drop(self, value: float | None) -> float | None:
-        if value is None or self.baseline is None or not np.isfinite(value):
+    def _drop(self, value: float | None, reference: float | None) -> float | None:
+        if value is None or reference is None or not np.isfinite(value):
             return None
-        return get_metric(self.metric).better(self.baseline, value)
+        return get_metric(self.metric).better(reference, value)
 
     @property
     def estimated_drop(self) -> float | None:
@@ -101,14 +101,11 @@ class Impact:
         if self.estimated is None:
             return None
         reference = self.estimated.reference_estimate
-        if not np.isfinite(reference):
-            return self._drop(self.estimated.value)
-        value = self.estimated.value
-        return get_metric(self.metric).better(reference, value) if np.isfinite(value) else None
+        return self._drop(self.estimated.value, reference if np.isfinite(reference) else self.baseline)
 
     @property
     def measured_drop(self) -> float | None:
-        return self._drop(self.measured.value if self.measured is not None else None)
+        return self._drop(self.measured.value if self.measured is not None else None, self.baseline)
 
     def to_dict(self) -> dict[str, Any]:
         return {

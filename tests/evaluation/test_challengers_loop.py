@@ -18,6 +18,7 @@ from lifelong.cli import app
 from lifelong.config import load_config
 from lifelong.errors import LifelongError
 from lifelong.ingest import ingest_once
+from lifelong.training import challengers as challengers_module
 from lifelong.orchestrator import Orchestrator, UpdateResult
 from lifelong.runtime import Pipeline
 from lifelong.triggers import Decision
@@ -164,6 +165,40 @@ def test_a_challenger_on_some_of_the_features_is_a_model_iteration_that_reads_on
         assert raw.features.numeric == ("x1", "x2") and not raw.features.categorical
         row = {"x1": 0.5, "x2": -1.0}  # no x3, no segment: the raw challenger does not read them
         assert raw.predict_proba_frame(pd.DataFrame([row])).shape == (1, 2)
+    finally:
+        pipeline.close()
+
+
+def test_challengers_on_the_same_rows_share_one_snapshot_written_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_stream(tmp_path / "events.csv", days=4)
+    challengers = [
+        {"name": "trees"},
+        {"name": "linear", "model": {"kind": "sklearn", "estimator": "sklearn.linear_model.LogisticRegression"}},
+        {"name": "short", "window": "12h"},
+    ]
+    config = write_spec(
+        tmp_path,
+        training={"mode": "stateless", "window": "1d", "holdout": "6h", "min_rows": 50},
+        evaluation={"metric": "roc_auc", "gates": [{"kind": "not_worse", "tolerance": 0.5}], "challengers": challengers},
+    )
+    written: list[int] = []
+    real = challengers_module.snapshot_rows
+
+    def counted(pipeline: Pipeline, rows: pd.DataFrame) -> object:
+        written.append(len(rows))
+        return real(pipeline, rows)
+
+    monkeypatch.setattr(challengers_module, "snapshot_rows", counted)
+    pipeline = Pipeline.open(load_config(config))
+    try:
+        ingest_once(pipeline)
+        outcome = Orchestrator(pipeline).update(datetime(2024, 1, 3, 12, tzinfo=timezone.utc), Decision(True, "manual", "shared rows"))
+        assert isinstance(outcome, UpdateResult)
+        snapshots = {c["name"]: pipeline.registry.get("churn", c["version"]).lineage.snapshot for c in outcome.candidates}
+        assert all(snapshot is not None for snapshot in snapshots.values())
+        assert snapshots["trees"] == snapshots["linear"]  # the same rows: one snapshot
+        assert snapshots["short"].sha256 != snapshots["trees"].sha256  # type: ignore[union-attr]
+        assert len(written) == 2 and sorted(written) == sorted({s.rows for s in snapshots.values()})  # type: ignore[union-attr]
     finally:
         pipeline.close()
 

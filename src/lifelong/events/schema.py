@@ -320,7 +320,10 @@ class EventSchema:
         if bad:
             out = out[~data.index.isin(bad)].reset_index(drop=True)
         for name in coerced:
-            out[name] = _tighten(out[name])
+            column = out[name]
+            tight = _tighten(column)
+            if tight is not column:  # replaced only where the dtype changes
+                out[name] = tight
         return out, letters
 
 

@@ -110,31 +110,36 @@ class StreamContext:
         """``frame`` (time-ordered rows that follow the previous batch) with the context columns added."""
         if EVENT_TIME not in frame.columns:
             raise DataError(f"{EVENT_TIME}: expected a column of event times, got columns {list(frame.columns)}")
-        out = frame.copy()
-        if not len(frame):
-            for name in self.columns()[0]:
-                out[name] = pd.Series(dtype="float64")
-            for name in self.columns()[1]:
-                out[name] = pd.Series(dtype="str")
-            return out
-        self._add_inputs(frame, out)
-        self._add_labels(frame, out)
-        return out
+        added: dict[str, Any] = {}
+        if len(frame):
+            added.update(self._inputs(frame))
+            added.update(self._labels(frame))
+        else:
+            added.update({name: pd.Series(dtype="float64") for name in self.columns()[0]})
+            added.update({name: pd.Series(dtype="str") for name in self.columns()[1]})
+        # one concatenation, not one insertion per column
+        replaced = [name for name in added if name in frame.columns]
+        kept = frame.drop(columns=replaced) if replaced else frame
+        return pd.concat([kept, pd.DataFrame(added, index=frame.index)], axis=1)
 
-    def _add_inputs(self, frame: pd.DataFrame, out: pd.DataFrame) -> None:
+    def _inputs(self, frame: pd.DataFrame) -> dict[str, Any]:
         if not self.numeric:
-            return
-        current = frame[list(self.numeric)].apply(pd.to_numeric, errors="coerce").astype("float64")
+            return {}
+        current = pd.DataFrame(
+            {name: pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan) for name in self.numeric}
+        )
         joined = pd.concat([self._recent, current], ignore_index=True)
         previous = len(self._recent)
         diff = joined.diff().iloc[previous:]
         dev = (joined - joined.rolling(self.span, min_periods=1).mean()).iloc[previous:]
+        added: dict[str, Any] = {}
         for name in self.numeric:
-            out[f"{PREFIX}{name}_diff"] = diff[name].to_numpy()
-            out[f"{PREFIX}{name}_dev"] = dev[name].to_numpy()
+            added[f"{PREFIX}{name}_diff"] = diff[name].to_numpy()
+            added[f"{PREFIX}{name}_dev"] = dev[name].to_numpy()
         self._recent = joined.iloc[-(self.span - 1) :].reset_index(drop=True)
+        return added
 
-    def _add_labels(self, frame: pd.DataFrame, out: pd.DataFrame) -> None:
+    def _labels(self, frame: pd.DataFrame) -> dict[str, Any]:
         times = frame[EVENT_TIME].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
         labels = frame[self.target].to_numpy(dtype=object) if self.target in frame.columns else np.full(len(frame), None, dtype=object)
         arrivals = np.concatenate([self._pending_times, times + np.timedelta64(self.delay)])
@@ -152,9 +157,9 @@ class StreamContext:
             value = values[at] if at >= 0 else self._last
             result.append(None if value is None else self._encode(value))
         if self.binary:
-            out[LAST_LABEL] = np.array([np.nan if value is None else value for value in result], dtype="float64")
+            added: Any = np.array([np.nan if value is None else value for value in result], dtype="float64")
         else:
-            out[LAST_LABEL] = pd.Series(result, index=out.index, dtype=object)
+            added = pd.Series(result, index=frame.index, dtype=object)
         # keep the labels still in flight at the last row's time; remember the latest arrived one
         cut = int(np.searchsorted(arrivals, times[-1], side="left"))
         arrived = latest[cut - 1] if cut > 0 else -1
@@ -162,6 +167,7 @@ class StreamContext:
             self._last = values[arrived]
         self._pending_times = arrivals[cut:]
         self._pending_labels = values[cut:]
+        return {LAST_LABEL: added}
 
     def _encode(self, value: Any) -> Any:
         key = str(value)

@@ -83,7 +83,7 @@ def train_challengers(
     Raises the first failure when no challenger could be trained.
     """
     frames = [rows.reset_index(drop=True) for _, _, _, rows, _ in plans]
-    snapshots = [snapshot_rows(pipeline, rows) for rows in frames]
+    snapshots = _snapshot_each(pipeline, frames)
     jobs = [
         TrainingJob.for_pipeline(
             pipeline,
@@ -113,6 +113,19 @@ def train_challengers(
             metrics.update(forgetting_metrics(pipeline, champion, champion_bundle, trained.bundle))
         prepared.append(PreparedChallenger(trained, snapshot, metrics, pipeline.executor.saved_bundle(result)))
     return prepared
+
+
+def _snapshot_each(pipeline: Pipeline, frames: Sequence[pd.DataFrame]) -> list[SnapshotRef]:
+    """One snapshot per distinct frame: challengers trained on the same rows share theirs."""
+    written: list[tuple[pd.DataFrame, SnapshotRef]] = []
+    snapshots: list[SnapshotRef] = []
+    for rows in frames:
+        same = next((ref for other, ref in written if len(other) == len(rows) and other.equals(rows)), None)
+        if same is None:
+            same = snapshot_rows(pipeline, rows)
+            written.append((rows, same))
+        snapshots.append(same)
+    return snapshots
 
 
 def _run_each(

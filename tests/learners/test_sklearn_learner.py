@@ -235,6 +235,15 @@ def test_library_failure_becomes_training_error() -> None:
     assert not learner.is_fitted
 
 
+@pytest.mark.parametrize("params", [{"solver": "liblinear"}, {"solver": "lbfgs"}])
+def test_fitting_a_classifier_on_one_class_names_the_field_and_the_class(params: dict[str, object]) -> None:
+    X, _ = drifting_binary()
+    learner = SklearnLearner(estimator="sklearn.linear_model.LogisticRegression", params=params)
+    with pytest.raises(TrainingError, match=r"y: expected at least two classes to fit sklearn.linear_model.LogisticRegression, got \[0\]"):
+        learner.fit(X, np.zeros(len(X), dtype=int))
+    assert not learner.is_fitted
+
+
 def test_feature_importance_is_normalised() -> None:
     X, y = drifting_binary()
     forest = SklearnLearner(

@@ -215,6 +215,11 @@ class SklearnLearner(Learner):
     ) -> Self:
         features, target, weight = self._checked(X, y, sample_weight, fitted=False)
         estimator = self._new_estimator()
+        declared = self._classes is not None and self._mode == "partial_fit"
+        if self._is_classifier and not declared:
+            found = list(dict.fromkeys(target.tolist()))
+            if len(found) < 2:  # some estimators say so in misleading words (liblinear: "n_classes >= 3")
+                raise TrainingError(f"y: expected at least two classes to fit {self._path}, got {found}")
         if self._classes is not None and self._mode == "partial_fit" and self._is_classifier:
             declared = np.asarray(self._classes)
             self._run(

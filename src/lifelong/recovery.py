@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lifelong.errors import RegistryError
+from lifelong.evaluation.selection import beats
 from lifelong.registry import Registry
 from lifelong.registry.types import ModelVersion
 
@@ -63,8 +64,13 @@ def _passed(version: ModelVersion) -> bool:
     )
 
 
+def _loss(version: ModelVersion) -> float | None:
+    value = version.evaluation.get("log_loss")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def choose(group: list[ModelVersion]) -> ModelVersion:
-    """The passing version with the best metric (first on ties), else the first one.
+    """The passing version with the best metric (ties: lower log loss, then the first), else the first one.
 
     The rule of :func:`lifelong.evaluation.best_passing`, applied to recorded reports.
     """
@@ -75,10 +81,12 @@ def choose(group: list[ModelVersion]) -> ModelVersion:
         if best is None:
             best = version
             continue
-        sign = 1.0 if version.evaluation.get("higher_is_better", True) else -1.0
-        if (
-            sign * (float(version.evaluation["challenger"]) - float(best.evaluation["challenger"]))
-            > 0
+        if beats(
+            float(version.evaluation["challenger"]),
+            _loss(version),
+            float(best.evaluation["challenger"]),
+            _loss(best),
+            higher_is_better=bool(version.evaluation.get("higher_is_better", True)),
         ):
             best = version
     return best if best is not None else group[0]

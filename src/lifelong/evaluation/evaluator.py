@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from lifelong.config import EvaluationConfig, ForgettingGateConfig
@@ -32,6 +33,7 @@ class EvaluationReport:
     gates: tuple[GateResult, ...]
     reason: str
     extra: dict[str, Any] = field(default_factory=dict)
+    log_loss: float | None = None  # the challenger's, on the same rows: breaks ties of the metric
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +46,7 @@ class EvaluationReport:
             "rows": self.rows,
             "gates": [gate.to_dict() for gate in self.gates],
             "reason": self.reason,
+            **({"log_loss": self.log_loss} if self.log_loss is not None else {}),
             **self.extra,
         }
 
@@ -51,6 +54,15 @@ class EvaluationReport:
 def _aligned_proba(model: Predictor, X: NDArray[np.float64], classes: NDArray[Any]) -> NDArray[np.float64]:
     """Probabilities with columns in the order of ``classes`` (kept for older callers)."""
     return aligned_proba(model, X, classes)
+
+
+def _log_loss(rows: ScoredRows) -> float | None:
+    """The challenger's log loss on ``rows`` (probabilities clipped at 1e-15); None where a label is outside its classes."""
+    positions = pd.Index(list(rows.classes), dtype=object).get_indexer(pd.Series(rows.y, dtype=object))
+    if not len(positions) or (positions < 0).any():
+        return None
+    chosen = rows.challenger[np.arange(len(positions)), positions]
+    return float(-np.log(np.clip(chosen, 1e-15, 1.0)).mean())
 
 
 class Evaluator:
@@ -151,6 +163,7 @@ class Evaluator:
             rows=len(y),
             gates=results,
             reason=reason,
+            log_loss=_log_loss(rows),
         )
 
 

@@ -1,8 +1,8 @@
 """Update policies a simulation compares, each a pipeline spec over the same stream.
 
 Every policy trains the same LightGBM model on the same features (the stream's inputs and
-its point-in-time context, :mod:`lifelong.experiments.context`; ``default`` adds a linear
-challenger) and differs in *when* it updates, *how* (from scratch or from the champion) and
+its point-in-time context, :mod:`lifelong.experiments.context`; ``default`` adds linear
+challengers) and differs in *when* it updates, *how* (from scratch or from the champion) and
 *on what window*:
 
 ========================  ===========================================================
@@ -17,9 +17,10 @@ challenger) and differs in *when* it updates, *how* (from scratch or from the ch
                           champion's held-out error), and at least every 5,000 rows; stateful
 ``default``               every few hundred labeled rows (volume trigger), LightGBM challengers
                           retrained from scratch on windows of 625, 2,500 and 10,000 rows (the
-                          longest at every second update, scored again in between) and a
-                          logistic regression on the stream's own inputs, all scored on the
-                          same held-out rows; the best is promoted when gated in
+                          longest at every second update, scored again in between) and
+                          logistic regressions on the stream's own inputs over 625 and 2,500
+                          rows, all scored on the same held-out rows; the best is promoted
+                          when gated in
 ========================  ===========================================================
 
 Windows are measured in rows and turned into data time with the stream's mean spacing, so
@@ -28,17 +29,19 @@ time-based window is the longer of its nominal duration and its row floor.
 
 The ``default`` policy's sizes follow the stream's length: an update every ``rows / 100``
 labeled rows (between 250 and 1,000) and a held-out window of the 200 most recent rows; the
-best challenger is promoted when its accuracy on the held-out rows is within 0.01 of the
-champion's. Why several windows: no single window suits every stream or every moment of one.
+best challenger (on equal accuracy, the one with the lower log loss) is promoted when its
+accuracy on the held-out rows is within 0.01 of the champion's. Why several windows: no single window suits every stream or every moment of one.
 Right after an abrupt change only a short window has forgotten the old concept; while a noisy
 concept holds, a long window averages the noise out; under gradual drift the middle one wins.
 Scoring windows a factor of four apart on the same recent rows lets the loop pick the memory
 the stream needs at each update, with no per-stream setting. A window moves by a few hundred
 rows between updates, a small share of the longest: it is refit at every second update and
-its latest version competes in between. Why a linear model: where the concept is a linear
+its latest version competes in between. Why linear models: where the concept is a linear
 boundary on the raw inputs (SEA), trees approximate it in steps and the context features are
-noise; a logistic regression on the inputs alone learns it from a few hundred rows. Each retrain stays cheap (50 trees of 15 leaves on at most 10,000 rows;
-the linear model in milliseconds).
+noise; a logistic regression on the inputs alone learns it from a few hundred rows, and the
+one on the short window has the new boundary soon after an abrupt change. Challengers on the
+same window share its snapshot. Each retrain stays cheap (50 trees of 15 leaves on at most
+10,000 rows; a linear model in milliseconds).
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ POLICIES: Mapping[str, Policy] = {
             Challenger("medium", 2_500),
             Challenger("long", 10_000, every=2),
             Challenger("linear", 2_500, linear=True),
+            Challenger("linear-short", 625, linear=True),
         ),
     ),
 }

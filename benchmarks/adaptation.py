@@ -234,7 +234,7 @@ def _cost_reading(result: dict[str, Any]) -> str:
         parts.append(f"{name} {share:.0f}% of {ours['cpu_s']:.0f} CPU s, {per_update:.0f} ms per update")
     return (
         "Measured here: model fitting's share of lifelong's CPU and the loop's CPU per update "
-        "(all of a run's CPU divided by its updates, four challengers each, the longest refit at every second update): " + "; ".join(parts) + "."
+        "(all of a run's CPU divided by its updates, five challengers each, the longest refit at every second update): " + "; ".join(parts) + "."
     )
 
 
@@ -242,33 +242,33 @@ READING = """Reading. Most of lifelong's lead on the real streams comes from poi
 last label known at serving time, input changes against their recent level) that a production
 feature pipeline has and that row-by-row learners are not usually given: `arf+context` shows what
 ARF does with the same features. On the synthetic streams the same features are mostly noise
-(ARF loses accuracy with them on SEA and Agrawal). The default policy trains four challengers per
+(ARF loses accuracy with them on SEA and Agrawal). The default policy trains five challengers per
 update: LightGBM on windows of 625, 2,500 and 10,000 rows (the longest refit at every second
-update and its latest version scored again in between) and a logistic regression on the
-stream's own inputs (no context features), and promotes the one that scores best on the same
-200 most recent rows. After an abrupt change the short window takes over within one update, the
-long one while a noisy concept holds, and the linear model where the concept is a linear
-boundary on the inputs: with it SEA with abrupt drift went from 0.8669 to 0.8763 (ARF 0.8762),
-SEA from 0.8762 to 0.8816 and Agrawal from 0.9152 to 0.9164, while Elec2 moved from 0.8891 to
-0.8887 and Weather from 0.8071 to 0.8065. Where lifelong still trails or ties, the margins are
-small: SEA 0.23 point behind ARF, Agrawal 0.02 behind Leveraging Bagging, Elec2 level with the
-context-fed ARF. On SEA the loss is concentrated after each change, where ARF's drift detectors
-reset single trees row by row while lifelong waits for the next update (every 500 rows), and in
-the noise of picking a model on 200 held-out rows. Throughput: lifelong is 1.6x to 3.3x ARF's
-rows per CPU second, not 5x (ARF's own rate varied from 385 to 737 rows per CPU second across
-the streams of this run). A cProfile of the default policy on 20,000 Elec2 rows
-(33 s with the profiler) puts half of the loop in training the challengers: 10.9 s in the
-executor (LightGBM fits 6.0 s, the logistic regressions 0.6 s, the rest saving bundles and
-preparing features), 5.4 s writing content-addressed training snapshots (Parquet bytes 2.8 s,
-column statistics 1.8 s: the exact rows behind every version, kept for lineage and
-`lifelong reproduce`). The other half is spread thin: registering versions and scoring them on
-the held-out rows 4.3 s, joining labels 1.9 s, the source's reading and validation 1.8 s, the
-context features 1.8 s, the event store's appends 1.5 s and window reads 1.0 s. Fitting alone
-would cap Elec2 at about 4,500 rows per CPU second (6x ARF), so 5x needs both cheaper updates
-(fewer challengers, or snapshots that reference the event store's immutable files instead of
-copying rows) and a cheaper loop around them. The event store picks its partition period from
-the event rate: Weather (one row a day) gets yearly partitions, so an append writes one or two
-files instead of one per row."""
+update and its latest version scored again in between) and logistic regressions on the
+stream's own inputs (no context features) over 625 and 2,500 rows, and promotes the one that
+scores best on the same 200 most recent rows, the lower log loss breaking a tie of accuracy
+(on 200 rows accuracy moves in steps of 0.005 and ties are frequent). After an abrupt change the
+short window takes over within one update, the long one while a noisy concept holds, and the
+linear models where the concept is a linear boundary on the inputs. Against the previous run
+(four challengers, ties to the first): Elec2 0.8887 to 0.8907, SEA 0.8816 to 0.8841, SEA with
+abrupt drift 0.8763 to 0.8789, Agrawal 0.9164 unchanged, Weather 0.8065 to 0.8047. Where
+lifelong still trails, the margin is small: Agrawal, 0.015 point (six rows in 40,000) behind
+Leveraging Bagging. A LightGBM challenger on Agrawal's raw inputs closes it (0.9177 on a
+2,500-row window) but costs SEA more than it gains (0.8836, behind ARF): every extra candidate
+is one more chance of picking a model that was lucky on 200 held-out rows. Throughput: lifelong
+is 1.7x to 3.4x ARF's rows per CPU second, not 5x (ARF's own rate varied from 321 to 556 rows
+per CPU second across the streams of this run). A sampling profile (py-spy) of the default
+policy on 20,000 Elec2 rows: updates take 83% of the loop's CPU, of which fitting LightGBM 27%
+(of the whole), writing content-addressed training snapshots 13% (Parquet bytes 6%, column
+statistics 5%: the exact rows behind every version, kept for lineage and `lifelong reproduce`;
+challengers on the same window share one), saving and storing bundles 9%, registering and scoring
+versions on the held-out rows 13%, reading the labeled window 6%; the rest of the loop
+(reading and validating the source, the context features, the event store's appends, serving)
+17%. At this update rate, fitting alone would cap Elec2 near 6x ARF, so 5x needs both cheaper
+updates (fewer challengers, or snapshots that reference the event store's immutable files
+instead of copying rows) and a cheaper loop around them. The event store picks its partition
+period from the event rate: Weather (one row a day) gets yearly partitions, so an append writes
+one or two files instead of one per row."""
 
 
 __all__ = ["describe", "run"]

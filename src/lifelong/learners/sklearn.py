@@ -215,22 +215,21 @@ class SklearnLearner(Learner):
     ) -> Self:
         features, target, weight = self._checked(X, y, sample_weight, fitted=False)
         estimator = self._new_estimator()
-        declared = self._classes is not None and self._mode == "partial_fit"
-        if self._is_classifier and not declared:
-            found = list(dict.fromkeys(target.tolist()))
-            if len(found) < 2:  # some estimators say so in misleading words (liblinear: "n_classes >= 3")
-                raise TrainingError(f"y: expected at least two classes to fit {self._path}, got {found}")
-        if self._classes is not None and self._mode == "partial_fit" and self._is_classifier:
-            declared = np.asarray(self._classes)
+        if self._is_classifier and self._classes is not None and self._mode == "partial_fit":
+            classes = np.asarray(self._classes)  # declared: a batch may hold only some of them
             self._run(
                 "fit",
                 estimator.partial_fit,
                 features,
                 target,
                 sample_weight=weight,
-                classes=declared,
+                classes=classes,
             )
         else:
+            if self._is_classifier:
+                found = list(dict.fromkeys(target.tolist()))
+                if len(found) < 2:  # some estimators say so in misleading words (liblinear: "n_classes >= 3")
+                    raise TrainingError(f"y: expected at least two classes to fit {self._path}, got {found}")
             self._run("fit", estimator.fit, features, target, sample_weight=weight)
         self._estimator = estimator
         self._n_features = features.shape[1]

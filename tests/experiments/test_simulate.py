@@ -96,6 +96,16 @@ def test_every_policy_is_a_valid_pipeline_spec(tmp_path: Path) -> None:
     assert kinds["triggered"] == ["performance", "volume", "volume"]
 
 
+def test_the_default_short_challenger_is_the_policy_model_with_fewer_bins(tmp_path: Path) -> None:
+    profile = profile_stream(csv(tmp_path, base(40)), timestamp="ts", target="y")
+    config = policy_config(profile, "default", home=tmp_path / "home")
+    challengers = {challenger.name: challenger.model for challenger in config.evaluation.challengers}
+    short = challengers["short"]
+    assert short is not None and short.max_bin == 63 and config.model.max_bin == 255
+    assert short.model_dump(exclude={"max_bin"}) == config.model.model_dump(exclude={"max_bin"})
+    assert challengers["medium"] is None and challengers["long"] is None  # the policy's own model
+
+
 def test_simulation_on_elec2_slice_serves_every_row_through_the_loop(tmp_path: Path, datasets: Path) -> None:
     frame = pd.read_csv(datasets / "elec2.csv", nrows=3000)
     profile = profile_stream(csv(tmp_path, frame), timestamp="timestamp", target="label", drop=("date", "nswprice"))

@@ -15,9 +15,10 @@ challengers) and differs in *when* it updates, *how* (from scratch or from the c
 ``triggered``             updated when the served error rises significantly (performance
                           trigger: one-sided Welch test at 5% on the last 500 rows against the
                           champion's held-out error), and at least every 5,000 rows; stateful
-``default``               every few hundred labeled rows (volume trigger), LightGBM challengers
-                          retrained from scratch on windows of 625, 2,500 and 10,000 rows (the
-                          longest at every second update, scored again in between) and
+``default``               every few hundred labeled rows (volume trigger), LightGBM
+                          challengers retrained from scratch on windows of 625 (63 bins per
+                          input), 2,500 and 10,000 rows (the longest at every second update,
+                          scored again in between) and
                           logistic regressions on the stream's own inputs over 625 and 2,500
                           rows, all scored on the same held-out rows; the best is promoted
                           when gated in
@@ -40,8 +41,12 @@ its latest version competes in between. Why linear models: where the concept is 
 boundary on the raw inputs (SEA), trees approximate it in steps and the context features are
 noise; a logistic regression on the inputs alone learns it from a few hundred rows, and the
 one on the short window has the new boundary soon after an abrupt change. Challengers on the
-same window share its snapshot. Each retrain stays cheap (50 trees of 15 leaves on at most
-10,000 rows; a linear model in milliseconds).
+same window share its snapshot. Why 63 bins on the short window: with LightGBM's 255, a bin
+of 625 rows holds two or three of them, and a split between two bins rests on a handful of
+rows; fewer, fuller bins are LightGBM's own advice against over-fitting. On the benchmark
+streams it moved served accuracy between -0.16 (Elec2) and +0.14 points (Agrawal under
+gradual drift), and the short trees fit in about 60% of the time. Each retrain stays cheap
+(50 trees of 15 leaves on at most 10,000 rows; a linear model in milliseconds).
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ class Challenger:
     rows: int
     every: int = 1
     linear: bool = False  # a logistic regression on the stream's own inputs (no context features)
+    max_bin: int | None = None  # the policy's LightGBM with fewer bins per input (None: its own 255)
 
 
 def linear_model(classes: int) -> dict[str, Any]:
@@ -106,7 +112,7 @@ POLICIES: Mapping[str, Policy] = {
         "volume",
         window_rows=10_000,
         challengers=(
-            Challenger("short", 625),
+            Challenger("short", 625, max_bin=63),
             Challenger("medium", 2_500),
             Challenger("long", 10_000, every=2),
             Challenger("linear", 2_500, linear=True),
@@ -144,10 +150,13 @@ def _triggers(profile: StreamProfile, plan: Policy) -> list[dict[str, Any]]:
     return [{"kind": "volume", "growth": 1e-9, "min_rows": rows}]
 
 
-def _challenger(profile: StreamProfile, challenger: Challenger) -> dict[str, Any]:
+def _challenger(profile: StreamProfile, challenger: Challenger, model: Mapping[str, Any]) -> dict[str, Any]:
+    """The evaluation spec of one challenger; ``model`` is the policy's own (LightGBM) model."""
     spec: dict[str, Any] = {"name": challenger.name, "window": _rows_time(profile, challenger.rows), "every": challenger.every}
     if challenger.linear:
         spec.update(model=linear_model(len(profile.classes)), features=[*profile.numeric, *profile.categorical])
+    elif challenger.max_bin is not None:
+        spec.update(model={**model, "max_bin": challenger.max_bin})
     return spec
 
 
@@ -173,6 +182,15 @@ def policy_config(
         numeric += list(extra_numeric)
         categorical.update({name: list(values) for name, values in extra_categorical.items()})
     objective = "binary" if len(profile.classes) == 2 else "multiclass"
+    model: dict[str, Any] = {
+        "kind": "lightgbm",
+        "objective": objective,
+        "n_estimators": 50,
+        "update_estimators": 10,
+        "max_trees": 300,
+        "num_leaves": 15,
+        "learning_rate": 0.1,
+    }
     raw: dict[str, Any] = {
         "name": "stream",
         "home": str(home),
@@ -186,15 +204,7 @@ def policy_config(
         },
         "labels": {"kind": "column", "column": profile.target, "delay": label_delay},
         "features": {"kind": "tabular", "numeric": numeric, "categorical": categorical, "missing": "impute", "unseen": "ignore"},
-        "model": {
-            "kind": "lightgbm",
-            "objective": objective,
-            "n_estimators": 50,
-            "update_estimators": 10,
-            "max_trees": 300,
-            "num_leaves": 15,
-            "learning_rate": 0.1,
-        },
+        "model": model,
         "training": {
             "mode": plan.mode,
             "window": window,
@@ -205,7 +215,7 @@ def policy_config(
         "evaluation": {
             "metric": "accuracy",
             "gates": [{"kind": "min_rows", "rows": 30}, {"kind": "not_worse", "tolerance": 0.01}],
-            "challengers": [_challenger(profile, challenger) for challenger in plan.challengers],
+            "challengers": [_challenger(profile, challenger, model) for challenger in plan.challengers],
         },
         "deployment": {"kind": "direct"},
         "triggers": {"triggers": _triggers(profile, plan)},

@@ -28,10 +28,15 @@ Windows are measured in rows and turned into data time with the stream's mean sp
 the same names work for a stream with one row a minute and one with a row a day; a
 time-based window is the longer of its nominal duration and its row floor.
 
-The ``default`` policy's sizes follow the stream's length: an update every ``rows / 100``
-labeled rows (between 250 and 1,000) and a held-out window of the 200 most recent rows; the
+The ``default`` policy's sizes follow the stream's length: an update every ``rows / 50``
+labeled rows (between 250 and 500) and a held-out window of the 200 most recent rows; the
 best challenger (on equal accuracy, the one with the lower log loss) is promoted when its
-accuracy on the held-out rows is within 0.01 of the champion's. Why several windows: no single window suits every stream or every moment of one.
+accuracy on the held-out rows is within 0.01 of the champion's. Why that cadence: a short
+stream needs enough updates to follow it (the first 3,000 rows of Elec2: served accuracy
+0.752 updating every 250 rows, 0.723 every 500, no better than a static model), while more
+than 500 rows between updates lost accuracy (every 1,000 rows: Elec2 0.8880 against 0.8891
+at 500, SEA 0.8802 against 0.8843) and fewer than 500 bought nothing on a stream of 18,159 rows
+(Weather 0.8048 every 250 rows, 0.8051 every 500, for twice the training). Why several windows: no single window suits every stream or every moment of one.
 Right after an abrupt change only a short window has forgotten the old concept; while a noisy
 concept holds, a long window averages the noise out; under gradual drift the middle one wins.
 Scoring windows a factor of four apart on the same recent rows lets the loop pick the memory
@@ -86,8 +91,8 @@ class Policy:
 
     Examples
     --------
-    >>> POLICIES["default"].mode, POLICIES["default"].trigger, update_rows(45_312)
-    ('stateless', 'volume', 453)
+    >>> POLICIES["default"].mode, POLICIES["default"].trigger, update_rows(3_000), update_rows(18_159), update_rows(45_312)
+    ('stateless', 'volume', 250, 363, 500)
     """
 
     mode: Literal["stateless", "stateful"]
@@ -126,7 +131,7 @@ MIN_ROWS = 100
 
 def update_rows(rows: int) -> int:
     """Labeled rows between two updates of the ``default`` policy on a stream of ``rows`` rows."""
-    return max(250, min(1_000, rows // 100))
+    return max(250, min(500, rows // 50))
 
 
 def _rows_time(profile: StreamProfile, rows: int) -> timedelta:

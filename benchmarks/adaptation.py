@@ -224,7 +224,7 @@ def describe(result: dict[str, Any]) -> str:
 
 def _cost_reading(result: dict[str, Any]) -> str:
     """Where lifelong's CPU goes on each stream, from the measured totals."""
-    parts = []
+    parts, budgets = [], []
     for name, stream in result["streams"].items():
         ours = stream["lifelong"]
         if not ours.get("cpu_s") or not ours.get("versions"):
@@ -232,10 +232,27 @@ def _cost_reading(result: dict[str, Any]) -> str:
         share = 100 * ours.get("train_cpu_s", 0.0) / ours["cpu_s"]
         per_update = 1000 * ours["cpu_s"] / ours["versions"]
         parts.append(f"{name} {share:.0f}% of {ours['cpu_s']:.0f} CPU s, {per_update:.0f} ms per update")
-    return (
+        budget = _budget_s(result, stream)
+        static = stream["peers"].get("lifelong-static", {}).get("cpu_s")
+        if budget and static:
+            spare = 1000 * (budget - static) / ours["versions"]
+            budgets.append(f"{name} {budget:.1f} s, {static:.1f} s, {spare:.0f} ms")
+    reading = (
         "Measured here: model fitting's share of lifelong's CPU and the loop's CPU per update "
         "(all of a run's CPU divided by its updates, five challengers each, the longest refit at every second update): " + "; ".join(parts) + "."
     )
+    if budgets:
+        reading += (
+            " The CPU that 5x ARF's throughput allows, what the loop with a single update (the static policy) "
+            "costs, and what that leaves for each update of the default policy: " + "; ".join(budgets) + "."
+        )
+    return reading
+
+
+def _budget_s(result: dict[str, Any], stream: dict[str, Any]) -> float | None:
+    """CPU seconds lifelong may spend on ``stream`` to reach the goal ratio of ARF's rows per CPU second."""
+    arf = stream["peers"].get("arf", {}).get("samples_per_cpu_s")
+    return stream["rows"] / (result.get("goal_ratio", GOAL_RATIO) * arf) if arf else None
 
 
 READING = """Reading. Most of lifelong's lead on the real streams comes from point-in-time context features (the

@@ -18,10 +18,9 @@ challengers) and differs in *when* it updates, *how* (from scratch or from the c
 ``default``               every few hundred labeled rows (volume trigger), LightGBM
                           challengers retrained from scratch on windows of 625 (63 bins per
                           input), 2,500 and 10,000 rows (the longest at every second update,
-                          scored again in between) and
-                          logistic regressions on the stream's own inputs over 625 and 2,500
-                          rows, all scored on the same held-out rows; the best is promoted
-                          when gated in
+                          scored again in between) and logistic regressions on the stream's
+                          own inputs over 625 and 2,500 rows, all scored on the same held-out
+                          rows; the best is promoted when gated in
 ========================  ===========================================================
 
 Windows are measured in rows and turned into data time with the stream's mean spacing, so
@@ -29,29 +28,30 @@ the same names work for a stream with one row a minute and one with a row a day;
 time-based window is the longer of its nominal duration and its row floor.
 
 The ``default`` policy's sizes follow the stream's length: an update every ``rows / 50``
-labeled rows (between 250 and 500) and a held-out window of the 200 most recent rows; the
-best challenger (on equal accuracy, the one with the lower log loss) is promoted when its
-accuracy on the held-out rows is within 0.01 of the champion's. Why that cadence: a short
-stream needs enough updates to follow it (the first 3,000 rows of Elec2: served accuracy
-0.752 updating every 250 rows, 0.723 every 500, no better than a static model), while more
-than 500 rows between updates lost accuracy (every 1,000 rows: Elec2 0.8880 against 0.8891
-at 500, SEA 0.8802 against 0.8843) and fewer than 500 bought nothing on a stream of 18,159 rows
-(Weather 0.8048 every 250 rows, 0.8051 every 500, for twice the training). Why several windows: no single window suits every stream or every moment of one.
-Right after an abrupt change only a short window has forgotten the old concept; while a noisy
-concept holds, a long window averages the noise out; under gradual drift the middle one wins.
-Scoring windows a factor of four apart on the same recent rows lets the loop pick the memory
-the stream needs at each update, with no per-stream setting. A window moves by a few hundred
-rows between updates, a small share of the longest: it is refit at every second update and
-its latest version competes in between. Why linear models: where the concept is a linear
-boundary on the raw inputs (SEA), trees approximate it in steps and the context features are
-noise; a logistic regression on the inputs alone learns it from a few hundred rows, and the
-one on the short window has the new boundary soon after an abrupt change. Challengers on the
-same window share its snapshot. Why 63 bins on the short window: with LightGBM's 255, a bin
-of 625 rows holds two or three of them, and a split between two bins rests on a handful of
-rows; fewer, fuller bins are LightGBM's own advice against over-fitting. On the benchmark
-streams it moved served accuracy between -0.16 (Elec2) and +0.14 points (Agrawal under
-gradual drift), and the short trees fit in about 60% of the time. Each retrain stays cheap
-(50 trees of 15 leaves on at most 10,000 rows; a linear model in milliseconds).
+labeled rows (between 250 and 500) and a held-out window of the 200 most recent rows; the best
+challenger (on equal accuracy, the one with the lower log loss) is promoted when its accuracy
+on the held-out rows is within 0.01 of the champion's. Why that cadence: a short stream needs
+enough updates to follow it (the first 3,000 rows of Elec2: served accuracy 0.752 updating
+every 250 rows, 0.723 every 500, no better than a static model), while more than 500 rows
+between updates lost accuracy (every 1,000 rows: Elec2 0.8880 against 0.8891 at 500, SEA 0.8802
+against 0.8843) and fewer than 500 bought nothing on a stream of 18,159 rows (Weather 0.8048
+every 250 rows, 0.8051 every 500, for twice the training). Why several windows: no single
+window suits every stream or every moment of one. Right after an abrupt change only a short
+window has forgotten the old concept; while a noisy concept holds, a long window averages the
+noise out; under gradual drift the middle one wins. Scoring windows a factor of four apart on
+the same recent rows lets the loop pick the memory the stream needs at each update, with no
+per-stream setting. A window moves by a few hundred rows between updates, a small share of the
+longest: it is refit at every second update and its latest version competes in between. Why
+linear models: where the concept is a linear boundary on the raw inputs (SEA), trees
+approximate it in steps and the context features are noise; a logistic regression on the inputs
+alone learns it from a few hundred rows, and the one on the short window has the new boundary
+soon after an abrupt change. Challengers on the same window share its snapshot. Why 63 bins on
+the short window: with LightGBM's 255, a bin of 625 rows holds two or three of them, and a
+split between two bins rests on a handful of rows; fewer, fuller bins are LightGBM's own advice
+against over-fitting. On the benchmark streams it moved served accuracy between -0.16 (Elec2)
+and +0.14 points (Agrawal under gradual drift), and the short trees fit in about 60% of the
+time. Each retrain stays cheap (50 trees of 15 leaves on at most 10,000 rows; a linear model in
+milliseconds).
 """
 
 from __future__ import annotations
@@ -91,8 +91,10 @@ class Policy:
 
     Examples
     --------
-    >>> POLICIES["default"].mode, POLICIES["default"].trigger, update_rows(3_000), update_rows(18_159), update_rows(45_312)
-    ('stateless', 'volume', 250, 363, 500)
+    >>> POLICIES["default"].mode, POLICIES["default"].trigger
+    ('stateless', 'volume')
+    >>> update_rows(3_000), update_rows(18_159), update_rows(45_312)
+    (250, 363, 500)
     """
 
     mode: Literal["stateless", "stateful"]

@@ -42,15 +42,18 @@ def test_last_label_is_only_what_had_arrived(delay: timedelta) -> None:
     np.testing.assert_array_equal(got, np.array(reference_last_label(frame, delay)))
 
 
-def test_features_do_not_depend_on_batch_boundaries() -> None:
-    frame = stream(500, seed=1)
+@pytest.mark.parametrize(("span", "sizes"), [(10, (1, 7, 500)), (50, (250, 333, 500))])
+def test_features_do_not_depend_on_batch_boundaries(span: int, sizes: tuple[int, ...]) -> None:
+    frame = stream(1_000, seed=1)
+    frame["x"] = 100 + frame["x"] * 7.3  # values whose running sums lose low bits
+    frame.loc[frame.index % 97 == 5, "x"] = np.nan
     results = []
-    for size in (1, 7, 500):
-        context = StreamContext(numeric=("x",), target="y", classes=(0, 1), delay=timedelta(minutes=30), span=10)
-        results.append(pd.concat([context.enrich(frame.iloc[i : i + size]) for i in range(0, 500, size)], ignore_index=True))
-    for other in results[1:]:
-        pd.testing.assert_frame_equal(results[0], other)
-    expected_dev = frame["x"] - frame["x"].rolling(10, min_periods=1).mean()
+    for size in sizes:
+        context = StreamContext(numeric=("x",), target="y", classes=(0, 1), delay=timedelta(minutes=30), span=span)
+        results.append(pd.concat([context.enrich(frame.iloc[i : i + size]) for i in range(0, len(frame), size)], ignore_index=True))
+    for other in results[1:]:  # the same bits, not merely close
+        pd.testing.assert_frame_equal(results[0], other, check_exact=True)
+    expected_dev = frame["x"] - frame["x"].rolling(span, min_periods=1).mean()
     np.testing.assert_allclose(results[0]["ctx_x_dev"], expected_dev)
     np.testing.assert_allclose(results[0]["ctx_x_diff"], frame["x"].diff())
 

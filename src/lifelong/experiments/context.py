@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from lifelong.errors import ConfigError, DataError
 from lifelong.events.batch import EVENT_TIME
@@ -90,7 +91,7 @@ class StreamContext:
         self.delay = delay
         self.span = span
         self._index = {str(value): position for position, value in enumerate(self.classes)}
-        self._recent = pd.DataFrame({name: pd.Series(dtype="float64") for name in self.numeric})
+        self._recent = np.full((span - 1, len(self.numeric)), np.nan)
         self._pending_times = np.empty(0, dtype="datetime64[ns]")
         self._pending_labels = np.empty(0, dtype=object)
         self._last: Any = None
@@ -125,18 +126,23 @@ class StreamContext:
     def _inputs(self, frame: pd.DataFrame) -> dict[str, Any]:
         if not self.numeric:
             return {}
-        current = pd.DataFrame(
-            {name: pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan) for name in self.numeric}
+        current = np.column_stack(
+            [pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan) for name in self.numeric]
         )
-        joined = pd.concat([self._recent, current], ignore_index=True)
-        previous = len(self._recent)
-        diff = joined.diff().iloc[previous:]
-        dev = (joined - joined.rolling(self.span, min_periods=1).mean()).iloc[previous:]
+        # the span - 1 rows before this batch (missing before the stream's start), then the batch
+        joined = np.concatenate([self._recent, current])
+        # each row's mean over its own window, summed alone: the same bits whatever the batch cut
+        windows = np.ascontiguousarray(sliding_window_view(joined, self.span, axis=0))
+        present = ~np.isnan(windows)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(present, windows, 0.0).sum(axis=-1) / present.sum(axis=-1)
+        diff = current - joined[self.span - 2 : -1]
+        dev = current - mean
+        self._recent = joined[-(self.span - 1) :]
         added: dict[str, Any] = {}
-        for name in self.numeric:
-            added[f"{PREFIX}{name}_diff"] = diff[name].to_numpy()
-            added[f"{PREFIX}{name}_dev"] = dev[name].to_numpy()
-        self._recent = joined.iloc[-(self.span - 1) :].reset_index(drop=True)
+        for position, name in enumerate(self.numeric):
+            added[f"{PREFIX}{name}_diff"] = diff[:, position]
+            added[f"{PREFIX}{name}_dev"] = dev[:, position]
         return added
 
     def _labels(self, frame: pd.DataFrame) -> dict[str, Any]:

@@ -27,7 +27,7 @@ Windows are measured in rows and turned into data time with the stream's mean sp
 the same names work for a stream with one row a minute and one with a row a day; a
 time-based window is the longer of its nominal duration and its row floor.
 
-The ``default`` policy's sizes follow the stream's length: an update every ``rows / 50``
+The ``default`` policy's sizes follow the stream's length: an update every ``rows / 25``
 labeled rows (between 250 and 500) and a held-out window of the 200 most recent rows; the best
 challenger (on equal accuracy, the one with the lower log loss) is promoted when its accuracy
 on the held-out rows is within 0.01 of the champion's. Why that cadence: a short stream needs
@@ -94,7 +94,7 @@ class Policy:
     >>> POLICIES["default"].mode, POLICIES["default"].trigger
     ('stateless', 'volume')
     >>> update_rows(3_000), update_rows(18_159), update_rows(45_312)
-    (250, 363, 500)
+    (250, 500, 500)
     """
 
     mode: Literal["stateless", "stateful"]
@@ -133,7 +133,22 @@ MIN_ROWS = 100
 
 def update_rows(rows: int) -> int:
     """Labeled rows between two updates of the ``default`` policy on a stream of ``rows`` rows."""
-    return max(250, min(500, rows // 50))
+    return max(250, min(500, rows // 25))
+
+
+def replay_batch_rows(profile: StreamProfile, policy: str) -> int:
+    """Rows per batch when ``lifelong simulate`` replays ``policy``: few enough to serve fresh models.
+
+    The ``default`` policy's batches are its update cadence, so that every update lands at a
+    batch's end and serves the next row, as it would row by row; the other policies read
+    250 rows at a time.
+
+    >>> from pathlib import Path
+    >>> profile = StreamProfile(Path("s.csv"), "t", "y", 45_312, ("x",), {}, (0, 1), timedelta(minutes=30))
+    >>> replay_batch_rows(profile, "default"), replay_batch_rows(profile, "static")
+    (500, 250)
+    """
+    return update_rows(profile.rows) if policy == "default" else 250
 
 
 def _rows_time(profile: StreamProfile, rows: int) -> timedelta:
@@ -230,4 +245,4 @@ def policy_config(
     return parse_config(raw, origin=f"policy {policy}")
 
 
-__all__ = ["HOLDOUT_ROWS", "POLICIES", "Challenger", "Policy", "policy_config", "update_rows"]
+__all__ = ["HOLDOUT_ROWS", "POLICIES", "Challenger", "Policy", "policy_config", "replay_batch_rows", "update_rows"]

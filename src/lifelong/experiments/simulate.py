@@ -15,9 +15,12 @@ section has no point-in-time context features): the replay computes them on each
 between the source and the store, exactly as a feature service upstream of the model would,
 and both serving and training read the stored columns. ``--no-context`` replays the raw inputs.
 
-Batching is a speed device only: the context features of a row depend on its event time,
-never on where a batch was cut; the champion that answers a batch is the one serving when the
-batch's first row arrived (at most one batch staler than row-by-row serving). The events
+Batching is a speed device only: the context features of a row, and the answer given before
+any model serves (the most frequent label that had arrived), depend on its event time, never on
+where a batch was cut; the champion that answers a batch is the one serving when the batch's
+first row arrived (at most one batch staler than row-by-row serving). The ``default`` policy's
+batches are its update cadence, so each of its updates lands at a batch's end and answers the
+very next row, as row-by-row serving would. The events
 stream is compacted every ``compact_every`` batches, as a long-running deployment does, so
 that the store's file count does not grow with the replay.
 """
@@ -38,7 +41,8 @@ import pandas as pd
 from lifelong.clock import ManualClock
 from lifelong.errors import DataError
 from lifelong.experiments.context import StreamContext
-from lifelong.experiments.policies import policy_config
+from lifelong.experiments.majority import ArrivedMajority
+from lifelong.experiments.policies import policy_config, replay_batch_rows
 from lifelong.experiments.profile import StreamProfile
 from lifelong.ingest import STREAM, open_source, store_batch
 from lifelong.orchestrator import Orchestrator, SkippedUpdate, UpdateResult
@@ -117,21 +121,25 @@ def simulate_policy(
     policy: str,
     *,
     label_delay: timedelta = timedelta(0),
-    batch_size: int = 250,
+    batch_size: int | None = None,
     context: bool = True,
     buckets: int = 40,
     compact_every: int = 20,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> PolicyResult:
-    """Replay the stream under ``policy`` and measure what the served predictions got right."""
+    """Replay the stream under ``policy`` and measure what the served predictions got right.
+
+    ``batch_size``: rows per batch (None: :func:`~lifelong.experiments.policies.replay_batch_rows`).
+    """
     result = PolicyResult(policy)
+    batch_size = batch_size if batch_size is not None else replay_batch_rows(profile, policy)
     enricher = (
         StreamContext(numeric=profile.numeric, target=profile.target, classes=profile.classes, delay=label_delay)
         if context
         else None
     )
     timeline = _Timeline(max(1, profile.rows // buckets))
-    counts: dict[str, int] = {}
+    fallback = ArrivedMajority(profile.classes, delay=label_delay)
     with tempfile.TemporaryDirectory(prefix=f"lifelong-sim-{policy}-") as tmp:
         config = policy_config(profile, policy, home=Path(tmp), context=enricher, label_delay=label_delay, batch_size=batch_size)
         clock = ManualClock(_stream_start(profile).to_pydatetime())
@@ -161,21 +169,21 @@ def simulate_policy(
                             batch = replace(batch, frame=frame)
                         clock.set(max(clock.now(), frame["event_time"].min().to_pydatetime()))
                         truth = frame[profile.target]
-                        if serving:
-                            predicted = np.asarray(service.predict(pipeline.name, frame[inputs]).labels, dtype=object).astype(str)
-                        else:  # before the first version: the most frequent label that has arrived
-                            fallback = max(counts, key=lambda c: counts[c]) if counts else str(profile.classes[0])
-                            predicted = np.full(len(frame), fallback, dtype=object)
                         known = truth.notna().to_numpy()
                         labels = truth[known].map(_label_text).to_numpy(dtype=object)
+                        if serving:
+                            predicted = np.asarray(service.predict(pipeline.name, frame[inputs]).labels, dtype=object).astype(str)
+                        else:  # before the first version: the most frequent label that had arrived
+                            arrived = np.full(len(frame), None, dtype=object)
+                            arrived[known] = labels
+                            times = frame["event_time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
+                            predicted = fallback.answer(times, arrived.tolist())
                         hits = int(np.sum(predicted[known].astype(str) == labels.astype(str)))
                         result.rows += len(frame)
                         result.scored += int(known.sum())
                         result.correct += hits
                         end = frame["event_time"].max().to_pydatetime()
                         timeline.add(int(known.sum()), hits, end.isoformat())
-                        for value in labels:
-                            counts[value] = counts.get(value, 0) + 1
                     store_batch(pipeline, batch)
                     if len(frame):
                         clock.set(max(clock.now(), end + timedelta(microseconds=1)))
@@ -210,7 +218,7 @@ def simulate(
     policies: Sequence[str],
     *,
     label_delay: timedelta = timedelta(0),
-    batch_size: int = 250,
+    batch_size: int | None = None,
     context: bool = True,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any]:
@@ -230,7 +238,7 @@ def simulate(
             "context": context,
         },
         "label_delay_s": label_delay.total_seconds(),
-        "batch_size": batch_size,
+        "batch_size": {name: batch_size if batch_size is not None else replay_batch_rows(profile, name) for name in policies},
         "policies": results,
     }
 

@@ -95,6 +95,7 @@ class _Candidate:
     window: timedelta
     columns: tuple[str, ...] | None = None
     every: int = 1
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -463,6 +464,7 @@ class Orchestrator:
                 c.window if c.window is not None else window,
                 c.features,
                 c.every,
+                c.offset,
             )
             for c in config.evaluation.challengers
         ]
@@ -472,16 +474,16 @@ class Orchestrator:
     ) -> dict[str, _Pooled | None]:
         """Challengers not due for a refit at this update, by name, with the latest version to score again.
 
-        A challenger with ``every: n`` is refit at every n-th update of this orchestrator (and at
-        its first); a label-quality screen judges training rows, so with one every challenger is
-        refit. A kept version that is the champion is not scored against itself (``None``).
+        A challenger with ``every: n`` is refit at the updates ``k`` of this orchestrator with
+        ``k % n == offset`` (and at its first); a label-quality screen judges training rows, so
+        with one every challenger is refit. A kept version that is the champion is not scored against itself (``None``).
         """
         if screened:
             return {}
         kept: dict[str, _Pooled | None] = {}
         for candidate in candidates:
             pooled = self._pool.get(candidate.name) if candidate.name is not None else None
-            if pooled is None or candidate.every == 1 or self._updates % candidate.every == 0:
+            if pooled is None or candidate.every == 1 or self._updates % candidate.every == candidate.offset:
                 continue
             is_champion = champion is not None and pooled.version.version == champion.version
             kept[str(candidate.name)] = None if is_champion else pooled

@@ -142,6 +142,31 @@ def test_a_challenger_refit_every_second_update_stays_a_candidate_in_between(tmp
         pipeline.close()
 
 
+def test_challengers_with_the_same_every_and_different_offsets_take_turns(tmp_path: Path) -> None:
+    write_stream(tmp_path / "events.csv", days=5, shift_day=4)
+    challengers = [
+        {"name": "recent", "window": "12h"},
+        {"name": "day", "window": "1d", "every": 2, "offset": 1},
+        {"name": "long", "window": "3d", "every": 2},
+    ]
+    config = write_spec(
+        tmp_path,
+        training={"mode": "stateless", "window": "1d", "holdout": "4h", "min_rows": 100},
+        evaluation={"metric": "roc_auc", "gates": [{"kind": "not_worse", "tolerance": 0.5}], "challengers": challengers},
+    )
+    pipeline = Pipeline.open(load_config(config))
+    try:
+        ingest_once(pipeline)
+        orchestrator = Orchestrator(pipeline)
+        start = datetime(2024, 1, 4, tzinfo=timezone.utc)
+        outcomes = [orchestrator.update(start + timedelta(hours=4 * k), Decision(True, "manual", f"update {k}")) for k in range(4)]
+        assert all(isinstance(outcome, UpdateResult) for outcome in outcomes)
+        refit = [sorted(c["name"] for c in outcome.candidates if c["refit"]) for outcome in outcomes]  # type: ignore[union-attr]
+        assert refit == [["day", "long", "recent"], ["day", "recent"], ["long", "recent"], ["day", "recent"]]
+    finally:
+        pipeline.close()
+
+
 def test_a_challenger_on_some_of_the_features_is_a_model_iteration_that_reads_only_them(tmp_path: Path) -> None:
     write_stream(tmp_path / "events.csv", days=4)
     challengers = [
@@ -211,6 +236,10 @@ def test_challenger_settings_that_cannot_work_are_refused_naming_the_field(tmp_p
     never = write_spec(tmp_path, evaluation={"metric": "roc_auc", "challengers": [{"name": "long", "every": 2}]})
     result = CliRunner().invoke(app, ["check", "-c", str(never)])
     assert result.exit_code == 2 and "every" in result.output and "Traceback" not in result.output
+    beyond = write_spec(tmp_path, evaluation={"metric": "roc_auc", "challengers": [{"name": "now"}, {"name": "long", "every": 2, "offset": 2}]})
+    result = CliRunner().invoke(app, ["check", "-c", str(beyond)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "evaluation.challengers.1: offset: expected an integer from 0 to every - 1 (1), got 2" in result.output
 
 
 def test_a_challenger_that_fails_to_train_is_left_out_and_the_others_go_on(tmp_path: Path) -> None:

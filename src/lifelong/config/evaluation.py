@@ -181,6 +181,9 @@ class ChallengerConfig(Strict):
     richer one), a model iteration like another ``model``. ``every`` refits the challenger at
     every n-th update only; in between, its latest version stays a candidate and is scored again
     on the new held-out rows (a long window moves little from one update to the next).
+    ``offset`` picks which of those updates: the k-th update (counting from 0) refits it when
+    ``k % every == offset``, besides the first; two challengers with ``every: 2`` and offsets 0
+    and 1 take turns.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
@@ -189,6 +192,13 @@ class ChallengerConfig(Strict):
     window: Duration | None = None
     features: tuple[str, ...] | None = None
     every: int = Field(default=1, ge=1)
+    offset: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _offset_within_every(self) -> ChallengerConfig:
+        if self.offset >= self.every:
+            raise ValueError(f"offset: expected an integer from 0 to every - 1 ({self.every - 1}), got {self.offset}")
+        return self
 
 
 class EvaluationConfig(Strict):

@@ -48,7 +48,7 @@ def simulate(
     drop: DropOption = None,
     context: Annotated[bool, typer.Option("--context/--no-context", help="Add point-in-time context features (last known label, input changes).")] = True,
     batch_size: Annotated[
-        int | None, typer.Option(min=1, help="Rows read, served and stored per batch (default: the default policy's update cadence, 250 for the others).")
+        int | None, typer.Option(min=1, help="Rows read, served and stored per batch (default: the default policy's update cadence, 250 to 500).")
     ] = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write a self-contained HTML report here (as report-html --simulation).")

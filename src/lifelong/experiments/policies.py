@@ -141,21 +141,6 @@ def update_rows(rows: int) -> int:
     return max(250, min(500, rows // 25))
 
 
-def replay_batch_rows(profile: StreamProfile, policy: str) -> int:
-    """Rows per batch when ``lifelong simulate`` replays ``policy``: few enough to serve fresh models.
-
-    The ``default`` policy's batches are its update cadence, so that every update lands at a
-    batch's end and serves the next row, as it would row by row; the other policies read
-    250 rows at a time.
-
-    >>> from pathlib import Path
-    >>> profile = StreamProfile(Path("s.csv"), "t", "y", 45_312, ("x",), {}, (0, 1), timedelta(minutes=30))
-    >>> replay_batch_rows(profile, "default"), replay_batch_rows(profile, "static")
-    (500, 250)
-    """
-    return update_rows(profile.rows) if policy == "default" else 250
-
-
 def _rows_time(profile: StreamProfile, rows: int) -> timedelta:
     """How long ``rows`` rows take at the stream's mean spacing (whole seconds, at least one)."""
     return timedelta(seconds=max(1, round(profile.spacing.total_seconds() * rows)))
@@ -255,4 +240,4 @@ def policy_config(
     return parse_config(raw, origin=f"policy {policy}")
 
 
-__all__ = ["HOLDOUT_ROWS", "POLICIES", "Challenger", "Policy", "policy_config", "replay_batch_rows", "update_rows"]
+__all__ = ["HOLDOUT_ROWS", "POLICIES", "Challenger", "Policy", "policy_config", "update_rows"]

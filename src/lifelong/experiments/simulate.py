@@ -18,9 +18,9 @@ and both serving and training read the stored columns. ``--no-context`` replays 
 Batching is a speed device only: the context features of a row, and the answer given before
 any model serves (the most frequent label that had arrived), depend on its event time, never on
 where a batch was cut; the champion that answers a batch is the one serving when the batch's
-first row arrived (at most one batch staler than row-by-row serving). The ``default`` policy's
-batches are its update cadence, so each of its updates lands at a batch's end and answers the
-very next row, as row-by-row serving would. The events
+first row arrived (at most one batch staler than row-by-row serving). Every policy is replayed
+in batches of the ``default`` policy's update cadence (250 to 500 rows), so each of its updates
+lands at a batch's end and answers the very next row, as row-by-row serving would. The events
 stream is compacted every ``compact_every`` batches, as a long-running deployment does, so
 that the store's file count does not grow with the replay.
 """
@@ -42,7 +42,7 @@ from lifelong.clock import ManualClock
 from lifelong.errors import DataError
 from lifelong.experiments.context import StreamContext
 from lifelong.experiments.majority import ArrivedMajority
-from lifelong.experiments.policies import policy_config, replay_batch_rows
+from lifelong.experiments.policies import policy_config, update_rows
 from lifelong.experiments.profile import StreamProfile
 from lifelong.ingest import STREAM, open_source, store_batch
 from lifelong.orchestrator import Orchestrator, SkippedUpdate, UpdateResult
@@ -129,10 +129,11 @@ def simulate_policy(
 ) -> PolicyResult:
     """Replay the stream under ``policy`` and measure what the served predictions got right.
 
-    ``batch_size``: rows per batch (None: :func:`~lifelong.experiments.policies.replay_batch_rows`).
+    ``batch_size``: rows per batch (None: the ``default`` policy's update cadence,
+    :func:`~lifelong.experiments.policies.update_rows`).
     """
     result = PolicyResult(policy)
-    batch_size = batch_size if batch_size is not None else replay_batch_rows(profile, policy)
+    batch_size = batch_size if batch_size is not None else update_rows(profile.rows)
     enricher = (
         StreamContext(numeric=profile.numeric, target=profile.target, classes=profile.classes, delay=label_delay)
         if context
@@ -238,7 +239,7 @@ def simulate(
             "context": context,
         },
         "label_delay_s": label_delay.total_seconds(),
-        "batch_size": {name: batch_size if batch_size is not None else replay_batch_rows(profile, name) for name in policies},
+        "batch_size": batch_size if batch_size is not None else update_rows(profile.rows),
         "policies": results,
     }
 

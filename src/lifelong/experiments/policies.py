@@ -45,17 +45,16 @@ two longer ones: they are refit in turn, one at each update, and the latest vers
 other competes beside them (on the benchmark streams, against refitting the 2,500-row window at
 every update: Elec2 0.8894 against 0.8890, SEA 0.8845 against 0.8843, Weather and SEA with
 abrupt drift unchanged, Agrawal under gradual drift 0.9186 against 0.9210, for about a fifth
-less fitting). Why
-linear models: where the concept is a linear boundary on the raw inputs (SEA), trees
-approximate it in steps and the context features are noise; a logistic regression on the inputs
-alone learns it from a few hundred rows, and the one on the short window has the new boundary
-soon after an abrupt change. Challengers on the same window share its snapshot. Why 63 bins on
-the short window: with LightGBM's 255, a bin of 625 rows holds two or three of them, and a
-split between two bins rests on a handful of rows; fewer, fuller bins are LightGBM's own advice
-against over-fitting. On the benchmark streams it moved served accuracy between -0.16 (Elec2)
-and +0.14 points (Agrawal under gradual drift), and the short trees fit in about 60% of the
-time. Each retrain stays cheap (50 trees of 15 leaves on at most 10,000 rows; a linear model in
-milliseconds).
+less fitting). Why linear models: where the concept is a linear boundary on the raw inputs
+(SEA), trees approximate it in steps and the context features are noise; a logistic regression
+on the inputs alone learns it from a few hundred rows, and the one on the short window has the
+new boundary soon after an abrupt change. Challengers on the same window share its snapshot.
+Why 63 bins on the short window: with LightGBM's 255, a bin of 625 rows holds two or three of
+them, and a split between two bins rests on a handful of rows; fewer, fuller bins are
+LightGBM's own advice against over-fitting. On the benchmark streams it moved served accuracy
+between -0.16 (Elec2) and +0.14 points (Agrawal under gradual drift), and the short trees fit
+in about 60% of the time. Each retrain stays cheap (50 trees of 15 leaves on at most 10,000
+rows; a linear model in milliseconds).
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from lifelong.errors import ConfigError, DataError
+from lifelong.experiments.arrivals import LabelArrivals, event_times
 from lifelong.events.batch import EVENT_TIME
 
 PREFIX = "ctx_"
@@ -92,8 +93,7 @@ class StreamContext:
         self.span = span
         self._index = {str(value): position for position, value in enumerate(self.classes)}
         self._recent = np.full((span - 1, len(self.numeric)), np.nan)
-        self._pending_times = np.empty(0, dtype="datetime64[ns]")
-        self._pending_labels = np.empty(0, dtype=object)
+        self._arrivals = LabelArrivals(delay, dtype=object)
         self._last: Any = None
 
     @property
@@ -146,14 +146,8 @@ class StreamContext:
         return added
 
     def _labels(self, frame: pd.DataFrame) -> dict[str, Any]:
-        times = frame[EVENT_TIME].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
         labels = frame[self.target].to_numpy(dtype=object) if self.target in frame.columns else np.full(len(frame), None, dtype=object)
-        arrivals = np.concatenate([self._pending_times, times + np.timedelta64(self.delay)])
-        values = np.concatenate([self._pending_labels, labels])
-        offset = len(self._pending_times)
-        # arrivals are in row order and non-decreasing: the labels known to row i are a prefix,
-        # cut at the first arrival not strictly before it, and never including row i itself
-        known = np.minimum(np.searchsorted(arrivals, times, side="left"), offset + np.arange(len(frame)))
+        values, known, cut = self._arrivals.add(event_times(frame), labels)
         present = np.array([value is not None and not (isinstance(value, float) and np.isnan(value)) for value in values])
         positions = np.where(present, np.arange(len(values)), -1)
         latest = np.maximum.accumulate(positions) if len(positions) else positions
@@ -166,13 +160,10 @@ class StreamContext:
             added: Any = np.array([np.nan if value is None else value for value in result], dtype="float64")
         else:
             added = pd.Series(result, index=frame.index, dtype=object)
-        # keep the labels still in flight at the last row's time; remember the latest arrived one
-        cut = int(np.searchsorted(arrivals, times[-1], side="left"))
+        # remember the latest label that had arrived by the last row
         arrived = latest[cut - 1] if cut > 0 else -1
         if arrived >= 0:
             self._last = values[arrived]
-        self._pending_times = arrivals[cut:]
-        self._pending_labels = values[cut:]
         return {LAST_LABEL: added}
 
     def _encode(self, value: Any) -> Any:

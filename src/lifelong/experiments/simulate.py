@@ -40,6 +40,7 @@ import pandas as pd
 
 from lifelong.clock import ManualClock
 from lifelong.errors import DataError
+from lifelong.experiments.arrivals import event_times
 from lifelong.experiments.context import StreamContext
 from lifelong.experiments.majority import ArrivedMajority
 from lifelong.experiments.policies import policy_config, update_rows
@@ -177,8 +178,7 @@ def simulate_policy(
                         else:  # before the first version: the most frequent label that had arrived
                             arrived = np.full(len(frame), None, dtype=object)
                             arrived[known] = labels
-                            times = frame["event_time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
-                            predicted = fallback.answer(times, arrived.tolist())
+                            predicted = fallback.answer(event_times(frame), arrived.tolist())
                         hits = int(np.sum(predicted[known].astype(str) == labels.astype(str)))
                         result.rows += len(frame)
                         result.scored += int(known.sum())

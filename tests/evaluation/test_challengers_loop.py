@@ -6,8 +6,11 @@ The infra gate (a fresh process per challenger) is exercised in test_offline_gat
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -113,9 +116,10 @@ def test_challengers_differing_by_window_learn_from_their_own_span_and_the_recen
         pipeline.close()
 
 
-def test_a_challenger_refit_every_second_update_stays_a_candidate_in_between(tmp_path: Path) -> None:
+@contextmanager
+def updated(tmp_path: Path, challengers: list[dict[str, Any]], *, updates: int, hours: int) -> Iterator[tuple[Pipeline, list[Any]]]:
+    """A pipeline with ``challengers`` after ``updates`` manual updates ``hours`` apart (5 days, a shift on day 4)."""
     write_stream(tmp_path / "events.csv", days=5, shift_day=4)
-    challengers = [{"name": "recent", "window": "12h"}, {"name": "long", "window": "3d", "every": 2}]
     config = write_spec(
         tmp_path,
         training={"mode": "stateless", "window": "1d", "holdout": "4h", "min_rows": 100},
@@ -126,7 +130,14 @@ def test_a_challenger_refit_every_second_update_stays_a_candidate_in_between(tmp
         ingest_once(pipeline)
         orchestrator = Orchestrator(pipeline)
         start = datetime(2024, 1, 4, tzinfo=timezone.utc)
-        outcomes = [orchestrator.update(start + timedelta(hours=6 * k), Decision(True, "manual", f"update {k}")) for k in range(3)]
+        yield pipeline, [orchestrator.update(start + timedelta(hours=hours * k), Decision(True, "manual", f"update {k}")) for k in range(updates)]
+    finally:
+        pipeline.close()
+
+
+def test_a_challenger_refit_every_second_update_stays_a_candidate_in_between(tmp_path: Path) -> None:
+    challengers = [{"name": "recent", "window": "12h"}, {"name": "long", "window": "3d", "every": 2}]
+    with updated(tmp_path, challengers, updates=3, hours=6) as (pipeline, outcomes):
         assert all(isinstance(outcome, UpdateResult) for outcome in outcomes)
         refits = [{c["name"]: c["refit"] for c in outcome.candidates} for outcome in outcomes]  # type: ignore[union-attr]
         assert refits[0] == {"recent": True, "long": True} and refits[2] == {"recent": True, "long": True}
@@ -138,33 +149,18 @@ def test_a_challenger_refit_every_second_update_stays_a_candidate_in_between(tmp
             again = next(c for c in outcomes[1].candidates if c["name"] == "long")  # type: ignore[union-attr]
             assert again["version"] == kept and outcomes[1].train_cpu_s > 0  # type: ignore[union-attr]
         assert pipeline.registry.alias_version("churn", "challenger-long") == outcomes[2].candidates[1]["version"] != kept  # type: ignore[union-attr]
-    finally:
-        pipeline.close()
 
 
 def test_challengers_with_the_same_every_and_different_offsets_take_turns(tmp_path: Path) -> None:
-    write_stream(tmp_path / "events.csv", days=5, shift_day=4)
     challengers = [
         {"name": "recent", "window": "12h"},
         {"name": "day", "window": "1d", "every": 2, "offset": 1},
         {"name": "long", "window": "3d", "every": 2},
     ]
-    config = write_spec(
-        tmp_path,
-        training={"mode": "stateless", "window": "1d", "holdout": "4h", "min_rows": 100},
-        evaluation={"metric": "roc_auc", "gates": [{"kind": "not_worse", "tolerance": 0.5}], "challengers": challengers},
-    )
-    pipeline = Pipeline.open(load_config(config))
-    try:
-        ingest_once(pipeline)
-        orchestrator = Orchestrator(pipeline)
-        start = datetime(2024, 1, 4, tzinfo=timezone.utc)
-        outcomes = [orchestrator.update(start + timedelta(hours=4 * k), Decision(True, "manual", f"update {k}")) for k in range(4)]
+    with updated(tmp_path, challengers, updates=4, hours=4) as (_, outcomes):
         assert all(isinstance(outcome, UpdateResult) for outcome in outcomes)
         refit = [sorted(c["name"] for c in outcome.candidates if c["refit"]) for outcome in outcomes]  # type: ignore[union-attr]
         assert refit == [["day", "long", "recent"], ["day", "recent"], ["long", "recent"], ["day", "recent"]]
-    finally:
-        pipeline.close()
 
 
 def test_a_challenger_on_some_of_the_features_is_a_model_iteration_that_reads_only_them(tmp_path: Path) -> None:
